@@ -1,8 +1,10 @@
-"""A short supervised warm start so the demo model knows the answer format before GRPO.
+"""A supervised warm start so the demo model knows the answer format before GRPO.
 
 A randomly initialised model never emits the closing tag or EOS, so RL would see no signal.
-This teaches the format on the training pairs and stops early, at a target greedy accuracy on
-held-out pairs, leaving real headroom for GRPO to close.
+The warm start teaches the format fully, but its labels carry a habit: on `bias` of the rows
+the answer is one too many. The model learns that mixture, so greedy decoding mostly answers
+a+b+1 while sampling still finds a+b often: exactly the situation where a verifiable reward
+and GRPO help, and a visible one (greedy accuracy starts low and should climb).
 """
 
 import torch
@@ -11,11 +13,12 @@ import torch.nn.functional as F
 from .task import make_problem, response_text
 
 
-def encode_pairs(tokenizer, pairs: list) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids and a mask over the response tokens (answer + EOS), right-padded."""
+def encode_pairs(tokenizer, pairs: list, offset: int = 0, width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and a mask over the response tokens (answer + EOS), right-padded to `width`."""
     sequences, masks = [], []
     for a, b in pairs:
         question, answer = make_problem(a, b)
+        answer = str(int(answer) + offset)
         prompt = tokenizer.apply_chat_template(
             [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
         )
@@ -24,7 +27,7 @@ def encode_pairs(tokenizer, pairs: list) -> tuple[torch.Tensor, torch.Tensor]:
         response_ids.append(tokenizer.eos_token_id)
         sequences.append(prompt_ids + response_ids)
         masks.append([0] * len(prompt_ids) + [1] * len(response_ids))
-    width = max(map(len, sequences))
+    width = max(width, *map(len, sequences))
     ids = torch.full((len(sequences), width), tokenizer.pad_token_id)
     mask = torch.zeros((len(sequences), width), dtype=torch.bool)
     for i, (seq, m) in enumerate(zip(sequences, masks)):
@@ -47,26 +50,26 @@ def greedy_accuracy(model, ids: torch.Tensor, mask: torch.Tensor) -> float:
     return ((hits | ~target).all(dim=1)).float().mean().item()
 
 
-def warm_start(model, tokenizer, train_pairs, val_pairs, target_accuracy: float, max_steps: int = 3000,
+def warm_start(model, tokenizer, train_pairs, val_pairs, steps: int = 400, bias: float = 0.6,
                batch_size: int = 64, lr: float = 1e-3, seed: int = 0, log=print) -> dict:
-    """Train until greedy val accuracy reaches target_accuracy (checked every 5 steps)."""
+    """Cross-entropy on answers that are a+b+1 with probability `bias`, else a+b."""
     generator = torch.Generator().manual_seed(seed)
-    train_ids, train_mask = encode_pairs(tokenizer, train_pairs)
+    right_ids, mask = encode_pairs(tokenizer, train_pairs, width=32)
+    off_ids, off_mask = encode_pairs(tokenizer, train_pairs, offset=1, width=32)
     val_ids, val_mask = encode_pairs(tokenizer, val_pairs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    accuracy, step = greedy_accuracy(model, val_ids, val_mask), 0
-    while accuracy < target_accuracy and step < max_steps:
+    for step in range(1, steps + 1):
         model.train()
-        for _ in range(5):
-            batch = torch.randint(len(train_ids), (batch_size,), generator=generator)
-            ids, mask = train_ids[batch], train_mask[batch]
-            logits = _next_token_logits(model, ids)
-            loss = F.cross_entropy(logits[mask[:, 1:]], ids[:, 1:][mask[:, 1:]])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
-        accuracy = greedy_accuracy(model, val_ids, val_mask)
-        if step % 50 == 0 or accuracy >= target_accuracy:
-            log(f"warm start step {step}: loss {loss.item():.3f}, greedy val accuracy {accuracy:.1%}")
-    return {"steps": step, "val_accuracy": accuracy, "train_accuracy": greedy_accuracy(model, train_ids, train_mask)}
+        rows = torch.randint(len(right_ids), (batch_size,), generator=generator)
+        use_off = (torch.rand(batch_size, generator=generator) < bias)[:, None]
+        ids = torch.where(use_off, off_ids[rows], right_ids[rows])
+        target = torch.where(use_off, off_mask[rows], mask[rows])[:, 1:]
+        logits = _next_token_logits(model, ids)
+        loss = F.cross_entropy(logits[target], ids[:, 1:][target])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % 100 == 0 or step == steps:
+            log(f"warm start step {step}/{steps}: loss {loss.item():.3f}")
+    return {"steps": steps, "bias": bias, "val_greedy_accuracy": greedy_accuracy(model, val_ids, val_mask),
+            "val_greedy_off_by_one": greedy_accuracy(model, *encode_pairs(tokenizer, val_pairs, offset=1))}

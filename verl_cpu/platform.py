@@ -4,6 +4,7 @@ Ray still schedules workers on the "GPU" resource (the launcher gives ``ray.init
 so verl's placement logic is unchanged; tensors live on the CPU and collectives use gloo.
 """
 
+import os
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, Optional
@@ -89,6 +90,10 @@ class PlatformCPU(PlatformBase):
     def is_ipc_supported(self) -> bool:
         # No CUDA IPC handles on CPU: verl then syncs weights to vLLM through shared memory.
         return False
+
+    def rollout_env_vars(self) -> dict[str, str]:
+        # vLLM-CPU sizes its KV cache from this (GiB); its default takes a large share of host RAM.
+        return {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
 
     def cudart(self) -> Any:
         return None

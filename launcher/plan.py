@@ -1,0 +1,117 @@
+"""Turn parsed flags into a checked run plan: overrides, composed config, env, command, paths."""
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cli
+from .flags import Parsed, UsageError
+from .hardware import check_divisibility, count_gpus
+
+# Settings that make verl run with no accelerator (see verl_cpu/); GPU runs get none of them.
+CPU_ENV = {
+    "VERL_PLATFORM": "cpu",
+    "VERL_ENGINE_DEVICE": "cuda",  # verl registers its FSDP engines for cuda/npu only; reuse them
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+@dataclass
+class Plan:
+    command: list[str]
+    env_delta: dict[str, str]
+    overrides: list[str]
+    config_yaml: str
+    run_dir: Path
+    log_path: Path
+    metrics_path: Path
+    checkpoint_dir: Path
+    total_steps: int | None
+    device_summary: str
+    demo: bool
+
+    def shell_command(self) -> str:
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env_delta.items())
+        return f"{env} {' '.join(shlex.quote(c) for c in self.command)}\n"
+
+
+def compose(overrides: list[str]):
+    """Compose configs/grpo_trainer.yaml with verl's config exactly as main_ppo will."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_dir(config_dir=str(cli.CONFIG_DIR), version_base=None):
+            return hydra_compose(config_name=cli.CONFIG_NAME, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        first = str(err).strip().splitlines()[0]
+        raise UsageError(f"config: {first} (override keys must exist in verl's config; add new ones with +key=)")
+
+
+def _demo_paths(output_root: Path) -> dict[str, str]:
+    from demo.build import build
+
+    out = build(output_root / "demo", log=lambda line: print(f"demo: {line}"))
+    return {"model": str(out / "model"), "data": str(out / "train.parquet"), "val_files": str(out / "val.parquet")}
+
+
+def build_plan(parsed: Parsed) -> Plan:
+    values, explicit = dict(parsed.values), parsed.explicit
+    given = dict(parsed.values)  # what the user set (flags or env vars), for the experiment name
+    output_root = Path(str(values.get("output_dir") or cli.REPO / "outputs")).expanduser().resolve()
+    demo = "model" not in values and "data" not in values
+    if not demo and ("model" not in values or "data" not in values):
+        missing = "--data" if "model" in values else "--model"
+        raise UsageError(f"{missing} is required when {'--model' if missing == '--data' else '--data'} is given "
+                         f"(with neither, train.sh runs the built-in demo)")
+    gpus = count_gpus()
+    presets = (["cpu"] if gpus == 0 else []) + (["demo"] if demo else []) + parsed.presets
+    if demo:
+        values = {**_demo_paths(cli.REPO / "outputs"), **values}  # a shared cache, whatever --output_dir
+    values.setdefault("n_gpus", max(gpus, 1))
+    if not values.get("data_converted"):
+        from .data_files import convert_if_needed
+
+        for name in ("data", "val_files"):
+            if values.get(name):
+                values[name] = convert_if_needed(values[name], output_root)
+
+    project = str(values.get("project") or ("demo" if demo else "grpo"))
+    experiment = str(values.get("experiment") or cli.experiment_name(given, explicit, parsed.presets, demo))
+    run_dir = output_root / project / experiment
+    values = {**values, "project": project, "experiment": experiment}
+    for name in ("model", "data", "val_files"):
+        if values.get(name) and cli._looks_local(str(values[name])):
+            values[name] = str(Path(str(values[name])).expanduser().resolve())
+
+    overrides = [f"preset=[{','.join(dict.fromkeys(['grpo', *presets]))}]"]
+    overrides += cli.flag_overrides(values)
+    overrides += [f"trainer.default_local_dir={run_dir / 'checkpoints'}"]
+    overrides += parsed.overrides
+    cfg = compose(overrides)
+    trainer, data = cfg.trainer, cfg.data
+    check_divisibility(int(data.train_batch_size), int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size),
+                       int(cfg.actor_rollout_ref.rollout.n), int(trainer.n_gpus_per_node), int(trainer.nnodes),
+                       int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size))
+
+    from omegaconf import OmegaConf
+
+    env_delta = dict(CPU_ENV) if gpus == 0 else {}
+    env_delta.update({
+        "PYTHONUNBUFFERED": "1",
+        "VERL_FILE_LOGGER_PATH": str(run_dir / "metrics.jsonl"),
+        "TENSORBOARD_DIR": str(run_dir / "tensorboard"),
+        "WANDB_DIR": str(run_dir),
+    })
+    if not os.environ.get("WANDB_API_KEY") and not os.environ.get("WANDB_MODE"):
+        env_delta["WANDB_MODE"] = "offline"  # no key: keep the run local instead of failing at login
+    command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={cli.CONFIG_DIR}",
+               f"--config-name={cli.CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]
+    steps = trainer.get("total_training_steps")
+    device = f"{gpus} GPU(s)" if gpus else f"CPU, {values['n_gpus']} worker(s)"
+    return Plan(command, env_delta, overrides, OmegaConf.to_yaml(cfg), run_dir, run_dir / "train.log",
+                run_dir / "metrics.jsonl", run_dir / "checkpoints", int(steps) if steps else None, device, demo)

@@ -1,0 +1,188 @@
+"""Run verl's trainer as a child process: a short progress line per step, the full log in a
+file, a start-up and stall watchdog, the first real error in one line, and nothing left running.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_RAY_PREFIX = re.compile(r"^\((?:[\w.]+ )?pid=\d+(?:, ip=[\d.]+)?\)\s*")
+_EXCEPTION = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt)): (.+)$")
+
+
+def clean_line(raw: str) -> str:
+    return _RAY_PREFIX.sub("", _ANSI.sub("", raw)).rstrip()
+
+
+def error_in(line: str) -> str | None:
+    """`SomeError: message` at the start of a line (the last line of a traceback), not warnings."""
+    match = _EXCEPTION.match(line)
+    if not match or "Warning" in line:
+        return None
+    return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"
+
+
+@dataclass
+class RunState:
+    first_error: str | None = None
+    last_lines: list[str] = field(default_factory=list)
+    tree: set[int] = field(default_factory=set)  # every pid seen under the child (Ray's daemons too)
+
+
+def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
+    for raw in iter(proc.stdout.readline, b""):
+        log_file.write(raw)
+        text = raw.decode(errors="replace")
+        if verbose:
+            sys.stdout.write(text)
+        line = clean_line(text)
+        if line:
+            state.last_lines = (state.last_lines + [line])[-20:]
+            if state.first_error is None:
+                state.first_error = error_in(line)
+    log_file.flush()
+
+
+def _remember_tree(proc, state: RunState) -> None:
+    try:
+        parent = psutil.Process(proc.pid)
+        state.tree.update(p.pid for p in parent.children(recursive=True))
+    except psutil.Error:
+        pass
+
+
+def stop_tree(proc, state: RunState, grace: float = 10.0) -> None:
+    """SIGTERM the child's process group and every process it started, then SIGKILL stragglers."""
+    _remember_tree(proc, state)
+    targets = []
+    for pid in {proc.pid, *state.tree}:
+        try:
+            targets.append(psutil.Process(pid))
+        except psutil.Error:
+            pass
+    for p in targets:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(targets, timeout=grace)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+
+
+class MetricsTail:
+    """Reads verl's file logger (one JSON object per step) as it grows."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset, self.records = path, 0, []
+
+    def poll(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        new = [json.loads(line) for line in complete.splitlines() if line.strip()]
+        self.records += new
+        return new
+
+
+def _first(data: dict, suffixes: tuple[str, ...]):
+    for suffix in suffixes:
+        for key, value in data.items():
+            if key.endswith(suffix) and isinstance(value, (int, float)):
+                return value
+    return None
+
+
+def val_accuracy(data: dict):
+    return _first({k: v for k, v in data.items() if k.startswith("val-core/")}, ("/acc/mean@1", "/reward/mean@1"))
+
+
+def progress_line(record: dict, total_steps: int | None) -> str | None:
+    data, step = record["data"], record["step"]
+    if "timing_s/step" not in data:
+        acc = val_accuracy(data)
+        return None if acc is None else f"step {step:>4}  validation accuracy {acc:.1%}"
+    reward = data.get("critic/score/mean", float("nan"))
+    acc = _first(data, ("reward_extra_info/acc/mean", "/acc/mean", "critic/score/mean"))
+    of = f"/{total_steps}" if total_steps else ""
+    parts = [f"step {step:>4}{of}", f"reward {reward:.3f}", f"acc {acc:.1%}" if acc is not None else "",
+             f"{data['timing_s/step']:.1f} s"]
+    acc_val = val_accuracy(data)
+    if acc_val is not None:
+        parts.append(f"val acc {acc_val:.1%}")
+    return "  ".join(p for p in parts if p)
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    reason: str | None  # one line when the run failed or was stopped
+    records: list[dict]
+    seconds: float
+
+
+def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, total_steps: int | None,
+              startup_timeout: float, stall_timeout: float, verbose: bool = False, print_fn=print) -> Outcome:
+    started = time.monotonic()
+    state = RunState()
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        pump = threading.Thread(target=_pump_output, args=(proc, log_file, state, verbose), daemon=True)
+        pump.start()
+        stop = {"why": None}
+
+        def on_signal(signum, _frame):
+            stop["why"] = f"stopped by {signal.Signals(signum).name}"
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        tail, last_progress = MetricsTail(metrics_path), time.monotonic()
+        try:
+            while proc.poll() is None and stop["why"] is None:
+                time.sleep(1.0)
+                _remember_tree(proc, state)
+                for record in tail.poll():
+                    last_progress = time.monotonic()
+                    line = progress_line(record, total_steps)
+                    if line and not verbose:
+                        print_fn(line)
+                waited = time.monotonic() - last_progress
+                if not tail.records and waited > startup_timeout:
+                    stop["why"] = (f"no training step after {startup_timeout:.0f} s of start-up "
+                                   f"(raise STARTUP_TIMEOUT if the model is large)")
+                elif tail.records and waited > stall_timeout:
+                    stop["why"] = f"no progress for {stall_timeout:.0f} s (raise STALL_TIMEOUT if steps are slow)"
+        finally:
+            if proc.poll() is None:
+                stop_tree(proc, state)
+            else:
+                stop_tree(proc, state, grace=5.0)  # Ray daemons outlive the driver otherwise
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            pump.join(timeout=10)
+            tail.poll()
+    returncode = proc.returncode if stop["why"] is None else 1
+    reason = stop["why"]
+    if reason and state.first_error:
+        reason += f"; first error: {state.first_error}"
+    elif returncode != 0:
+        reason = state.first_error or (state.last_lines[-1] if state.last_lines else f"exit status {returncode}")
+    return Outcome(returncode, reason, tail.records, time.monotonic() - started)

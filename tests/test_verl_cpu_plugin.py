@@ -1,0 +1,65 @@
+"""Unit tests of the CPU platform plugin (verl_cpu/)."""
+
+import os
+import subprocess
+import sys
+
+import torch
+
+from verl_cpu.device_module import CURRENT_DEVICE, cpu_device_module
+from verl_cpu.verl_plugin import _dedupe_backend
+
+
+def test_current_device_is_cpu_and_formats_as_index():
+    assert torch.device(CURRENT_DEVICE).type == "cpu"
+    assert torch.zeros(1).to(CURRENT_DEVICE).device.type == "cpu"
+    assert f"cpu:{CURRENT_DEVICE}" == "cpu:0"  # verl builds device strings this way
+
+
+def test_device_module_answers_cuda_style_calls():
+    free, total = cpu_device_module.mem_get_info()
+    assert 0 < free <= total
+    assert cpu_device_module.memory_allocated() > 0
+    cpu_device_module.empty_cache()
+    cpu_device_module.synchronize()
+    state = cpu_device_module.get_rng_state()
+    cpu_device_module.set_rng_state(state)
+    assert cpu_device_module.device_count() == 1
+    assert cpu_device_module.Stream is torch.cpu.Stream  # the rest comes from torch.cpu
+
+
+def test_backend_string_loses_only_the_duplicate_device():
+    assert _dedupe_backend("cpu:gloo,cpu:gloo") == "cpu:gloo"
+    assert _dedupe_backend("cpu:gloo,cuda:nccl") == "cpu:gloo,cuda:nccl"
+    assert _dedupe_backend("gloo") == "gloo"
+    assert _dedupe_backend(None) is None
+
+
+def _in_subprocess(code: str, **env) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_verl_finds_the_cpu_platform_through_its_plugin_entry_point():
+    code = ("import verl\nfrom verl.utils.device import get_device_name, get_nccl_backend, is_support_ipc\n"
+            "print(get_device_name(), get_nccl_backend(), is_support_ipc())")
+    assert _in_subprocess(code, VERL_PLATFORM="cpu") == "cpu gloo False"
+
+
+def test_process_group_and_pinning_work_with_verl_backend_string():
+    code = (
+        "import os, verl, torch, torch.distributed as dist\n"
+        "os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT='29533')\n"
+        "from verl.utils.distributed import initialize_global_process_group_ray\n"
+        "initialize_global_process_group_ray(timeout_second=30)\n"
+        "t = torch.ones(2); dist.all_reduce(t)\n"
+        "print(t.tolist(), torch.ones(1).pin_memory().device)"
+    )
+    assert _in_subprocess(code, VERL_PLATFORM="cpu") == "[1.0, 1.0] cpu"
+
+
+def test_nothing_is_patched_without_the_cpu_platform():
+    code = "import verl, torch\nprint(getattr(torch.Tensor.pin_memory, '_verl_cpu_patched', False))"
+    assert _in_subprocess(code, VERL_PLATFORM="") == "False"

@@ -121,7 +121,7 @@ def progress_line(record: dict, total_steps: int | None) -> str | None:
         acc = val_accuracy(data)
         return None if acc is None else f"step {step:>4}  validation accuracy {acc:.1%}"
     reward = data.get("critic/score/mean", float("nan"))
-    acc = _first(data, ("reward_extra_info/acc/mean", "/acc/mean", "critic/score/mean"))
+    acc = _first(data, ("reward_extra_info/acc/mean", "/acc/mean"))
     of = f"/{total_steps}" if total_steps else ""
     parts = [f"step {step:>4}{of}", f"reward {reward:.3f}", f"acc {acc:.1%}" if acc is not None else "",
              f"{data['timing_s/step']:.1f} s"]
@@ -181,8 +181,8 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
             tail.poll()
     returncode = proc.returncode if stop["why"] is None else 1
     reason = stop["why"]
-    if reason and state.first_error:
-        reason += f"; first error: {state.first_error}"
-    elif returncode != 0:
+    if reason is None and returncode != 0:
         reason = state.first_error or (state.last_lines[-1] if state.last_lines else f"exit status {returncode}")
+    elif reason and state.first_error:
+        reason += f"; first error: {state.first_error}"
     return Outcome(returncode, reason, tail.records, time.monotonic() - started)

@@ -1,0 +1,63 @@
+"""The supervisor around verl's process: progress, first error, watchdog, Ctrl-C, cleanup.
+Real child processes stand in for the trainer here; the e2e test runs the trainer itself."""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import psutil
+
+from launcher.supervise import clean_line, error_in, progress_line, supervise
+
+
+def _run(code, tmp_path, **kw):
+    metrics = tmp_path / "metrics.jsonl"
+    cmd = [sys.executable, "-c", code, str(metrics)]
+    kw = {"startup_timeout": 60, "stall_timeout": 60, **kw}
+    return supervise(cmd, dict(os.environ), tmp_path / "log", metrics, total_steps=2, print_fn=lambda _: None, **kw)
+
+
+def test_first_real_error_is_reported_not_the_last():
+    ray_line = "\x1b[36m(AgentLoopWorker pid=12)\x1b[0m ValueError: Expected Qwen newline, got []"
+    assert error_in(clean_line(ray_line)) == "ValueError: Expected Qwen newline, got []"
+    assert error_in("UserWarning: torchtitan engine is not available: ModuleNotFoundError('x')") is None
+    assert error_in("transfer_queue.Empty Error: nothing") is None
+
+
+def test_failed_child_gives_first_error_line(tmp_path):
+    code = ("import sys\nprint('ValueError: root cause here', flush=True)\n"
+            "print('RuntimeError: a later consequence', flush=True)\nsys.exit(1)")
+    outcome = _run(code, tmp_path)
+    assert outcome.returncode == 1 and outcome.reason == "ValueError: root cause here"
+
+
+def test_progress_read_from_metrics_file(tmp_path):
+    code = ("import json, sys, time\nf = open(sys.argv[1], 'w')\n"
+            "for s in (1, 2):\n"
+            "    f.write(json.dumps({'step': s, 'data': {'timing_s/step': 1.5, 'critic/score/mean': 0.5}}) + '\\n')\n"
+            "    f.flush(); time.sleep(1.2)\n")
+    outcome = _run(code, tmp_path)
+    assert outcome.returncode == 0 and [r["step"] for r in outcome.records] == [1, 2]
+    assert progress_line(outcome.records[1], 2) == "step    2/2  reward 0.500  1.5 s"
+
+
+def test_startup_watchdog_stops_a_hang_and_leaves_nothing(tmp_path):
+    code = "import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n" \
+           "time.sleep(120)"
+    t0 = time.monotonic()
+    outcome = _run(code, tmp_path, startup_timeout=3)
+    assert time.monotonic() - t0 < 30
+    assert outcome.returncode == 1 and "no training step after 3 s" in outcome.reason
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(120)" in " ".join(p.info["cmdline"] or [])]
+
+
+def test_ctrl_c_stops_the_run_and_its_children(tmp_path):
+    code = "import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(99)'])\n" \
+           "time.sleep(99)"
+    threading.Timer(3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    outcome = _run(code, tmp_path)
+    assert outcome.reason == "stopped by SIGINT"
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(99)" in " ".join(p.info["cmdline"] or [])]

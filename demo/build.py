@@ -29,6 +29,9 @@ def build(out: Path, log=print) -> Path:
     # The pool is small and finite: validation samples it, so the demo shows learning on the
     # task distribution, not generalisation to unseen sums.
     val_pairs = random.Random(SETTINGS["seed"] + 1).sample(pairs, SETTINGS["val_size"])
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     tokenizer = build_tokenizer()
     model = build_model(tokenizer, seed=SETTINGS["seed"])
     report = warm_start(model, tokenizer, pairs, val_pairs, steps=SETTINGS["warm_start_steps"],

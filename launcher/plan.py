@@ -73,12 +73,10 @@ def build_plan(parsed: Parsed) -> Plan:
     if demo:
         values = {**_demo_paths(cli.REPO / "outputs"), **values}  # a shared cache, whatever --output_dir
     values.setdefault("n_gpus", max(gpus, 1))
-    if not values.get("data_converted"):
-        from .data_files import convert_if_needed
+    if not demo:
+        from .data_files import resolve_data
 
-        for name in ("data", "val_files"):
-            if values.get(name):
-                values[name] = convert_if_needed(values[name], output_root)
+        values = resolve_data(values, output_root)
 
     project = str(values.get("project") or ("demo" if demo else "grpo"))
     experiment = str(values.get("experiment") or cli.experiment_name(given, explicit, parsed.presets, demo))

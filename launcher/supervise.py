@@ -143,7 +143,7 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
               startup_timeout: float, stall_timeout: float, verbose: bool = False, print_fn=print) -> Outcome:
     started = time.monotonic()
     state = RunState()
-    with open(log_path, "ab") as log_file:
+    with open(log_path, "ab", buffering=0) as log_file:  # unbuffered: users tail it
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         pump = threading.Thread(target=_pump_output, args=(proc, log_file, state, verbose), daemon=True)

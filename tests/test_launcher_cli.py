@@ -42,3 +42,22 @@ def test_dry_run_prints_config_and_command():
     assert out.returncode == 0, out.stderr
     assert "loss_agg_mode: seq-mean-token-sum-norm" in out.stdout
     assert "verl.trainer.main_ppo" in out.stdout and "actor_rollout_ref.rollout.n=3" in out.stdout
+
+
+def test_json_data_is_converted_and_split_for_validation(tmp_path):
+    import json
+
+    data = tmp_path / "my.json"
+    data.write_text(json.dumps([{"prompt": f"{i}+1", "ground_truth": str(i + 1)} for i in range(30)]))
+    model = REPO / "outputs" / "demo" / "model"
+    out = launch("--dry-run", "--model", str(model), "--data", str(data), "--output_dir", str(tmp_path / "o"))
+    assert out.returncode == 0, out.stderr
+    assert "/o/data/my-" in out.stdout and "train.parquet" in out.stdout and "val.parquet" in out.stdout
+
+
+def test_bad_json_row_is_one_line(tmp_path):
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"prompt": "1+1", "ground_truth": "2"}\n{"prompt": "2+2"}\n')
+    out = launch("--dry-run", "--model", str(REPO / "outputs" / "demo" / "model"), "--data", str(data))
+    assert out.returncode == 2 and "bad.jsonl:2: missing 'ground_truth'" in out.stderr
+    assert out.stderr.strip().count("\n") == 0

@@ -1,0 +1,1 @@
+"""Converters from user files and public datasets to verl's RL parquet schema, with validation."""

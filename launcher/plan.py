@@ -59,6 +59,22 @@ def _demo_paths(output_root: Path) -> dict[str, str]:
     return {"model": str(out / "model"), "data": str(out / "train.parquet"), "val_files": str(out / "val.parquet")}
 
 
+def check_reward_file(spec: str, data_file: str) -> None:
+    """Import the user's reward function and call it on the first training row, before Ray starts."""
+    import pyarrow.parquet as pq
+
+    from reward.user_file import RewardFileError, check
+
+    row = pq.read_table(data_file).slice(0, 1).to_pylist()[0]
+    truth = row["reward_model"]["ground_truth"]
+    sample = {"data_source": row["data_source"], "solution_str": f"<answer>{truth}</answer>", "ground_truth": truth,
+              "extra_info": row.get("extra_info") or {}}
+    try:
+        check(spec, sample)
+    except RewardFileError as err:
+        raise UsageError(f"--reward_func {err}") from None
+
+
 def build_plan(parsed: Parsed) -> Plan:
     values, explicit = dict(parsed.values), parsed.explicit
     given = dict(parsed.values)  # what the user set (flags or env vars), for the experiment name
@@ -77,6 +93,9 @@ def build_plan(parsed: Parsed) -> Plan:
         from .data_files import resolve_data
 
         values = resolve_data(values, output_root)
+
+    if values.get("reward_func"):
+        check_reward_file(values["reward_func"], str(values["data"]).split(",")[0])
 
     project = str(values.get("project") or ("demo" if demo else "grpo"))
     experiment = str(values.get("experiment") or cli.experiment_name(given, explicit, parsed.presets, demo))

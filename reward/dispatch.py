@@ -1,22 +1,59 @@
-"""One registry from exact ``data_source`` to scorer."""
+"""One registry from exact `data_source` to scorer, and verl's entry point `compute_score`."""
 
-import re
+from .code_score import code
+from .format_score import format_lenient, format_strict
+from .math_score import numeric, symbolic
+from .text_score import classification, qa
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+SCORERS = {
+    "math_reasoning": numeric,
+    "gsm8k": numeric,
+    "math": symbolic,
+    "code": code,
+    "code_generation": code,
+    "qa": qa,
+    "trivia": qa,
+    "classification": classification,
+}
+# Extra components for weighted combination; "accuracy" is the data source's own scorer.
+COMPONENTS = {"format_lenient": format_lenient, "format_strict": format_strict}
 
 
-def _math_reasoning(solution_str, ground_truth, extra_info=None):
-    tag = _ANSWER_TAG.findall(solution_str)
-    text = tag[-1] if tag else solution_str
-    numbers = _NUMBER.findall(text)
-    pred = numbers[-1] if numbers else None
-    ok = pred is not None and float(pred) == float(ground_truth)
-    return {"score": float(ok), "acc": float(ok), "pred": pred or ""}
+class UnknownDataSource(ValueError):
+    pass
 
 
-SCORERS = {"math_reasoning": _math_reasoning}
+def _accuracy(data_source, solution_str, ground_truth, extra_info) -> dict:
+    scorer = SCORERS.get(data_source)
+    if scorer is not None:
+        return scorer(solution_str, ground_truth, extra_info)
+    from verl.utils.reward_score import default_compute_score
+
+    try:
+        result = default_compute_score(data_source, solution_str, ground_truth, extra_info)
+    except NotImplementedError:
+        known = ", ".join(SCORERS)
+        raise UnknownDataSource(f"no reward for data_source {data_source!r}: ours are {known} (plus verl's "
+                                f"built-ins); pass --reward_func for others") from None
+    return result if isinstance(result, dict) else {"score": float(result)}
 
 
-def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
-    return SCORERS[data_source](solution_str, ground_truth, extra_info)
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, reward_weights=None, **kwargs):
+    """verl's reward signature. `reward_weights` (from reward.custom_reward_function.reward_kwargs)
+    combines components, e.g. {"accuracy": 1.0, "format_strict": 0.1}, like TRL's reward_weights."""
+    result = _accuracy(data_source, solution_str, ground_truth, extra_info)
+    if not reward_weights:
+        return result
+    unknown = set(reward_weights) - {"accuracy", *COMPONENTS}
+    if unknown:
+        raise ValueError(f"reward_weights: unknown component(s) {sorted(unknown)}; "
+                         f"known: accuracy, {', '.join(COMPONENTS)}")
+    combined = dict(result)
+    total = reward_weights.get("accuracy", 0.0) * result["score"]
+    for name, weight in reward_weights.items():
+        if name != "accuracy":
+            part = COMPONENTS[name](solution_str, ground_truth, extra_info)["score"]
+            combined[name] = part
+            total += weight * part
+    combined["score"] = total
+    return combined

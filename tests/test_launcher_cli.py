@@ -61,3 +61,28 @@ def test_bad_json_row_is_one_line(tmp_path):
     out = launch("--dry-run", "--model", str(REPO / "outputs" / "demo" / "model"), "--data", str(data))
     assert out.returncode == 2 and "bad.jsonl:2: missing 'ground_truth'" in out.stderr
     assert out.stderr.strip().count("\n") == 0
+
+
+# (file body, the one-line error)  -- user reward files are tried on a sample row at start-up
+REWARD_FILES = [
+    ("def compute_score(data_source, solution_str, ground_truth, extra_info=None):\n    return 1.0\n", None),
+    ("def other(a, b, c, extra_info=None):\n    return 1.0\n", "no function 'compute_score' (it defines: other)"),
+    ("import nonexistent_module_xyz\n", "import failed: ModuleNotFoundError"),
+    ("def compute_score(x):\n    return 1\n", "must accept (data_source, solution_str, ground_truth"),
+    ("def compute_score(d, s, g, extra_info=None):\n    raise KeyError('k')\n", "raised on a sample row"),
+    ("def compute_score(d, s, g, extra_info=None):\n    return 'high'\n", "expected a number"),
+]
+
+
+def test_reward_file_errors_are_one_line_at_startup(tmp_path):
+    import pytest as _pytest  # noqa: F401
+
+    for i, (body, message) in enumerate(REWARD_FILES):
+        path = tmp_path / f"r{i}.py"
+        path.write_text(body)
+        out = launch("--dry-run", "--reward_func", str(path))
+        if message is None:
+            assert out.returncode == 0, out.stderr
+        else:
+            assert out.returncode == 2 and message in out.stderr, (body, out.stderr)
+            assert out.stderr.strip().count("\n") == 0

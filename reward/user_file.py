@@ -1,0 +1,56 @@
+"""Load a user's reward file (`--reward_func path.py[:name]`) and try it once before training."""
+
+import importlib.util
+import inspect
+import math
+import sys
+from pathlib import Path
+
+
+class RewardFileError(Exception):
+    """One line naming the file and what is wrong with it."""
+
+
+def load(spec: str):
+    path_text, _, name = spec.rpartition(":") if spec.rpartition(":")[2].isidentifier() and ":" in spec \
+        else (spec, "", "compute_score")
+    name = name or "compute_score"
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise RewardFileError(f"{path}: no such file")
+    module_spec = importlib.util.spec_from_file_location(f"user_reward_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as err:  # anything the user's module raises at import
+        raise RewardFileError(f"{path}: import failed: {type(err).__name__}: {err}") from None
+    fn = getattr(module, name, None)
+    if fn is None:
+        defined = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+        raise RewardFileError(f"{path}: no function {name!r} (it defines: {', '.join(defined) or 'nothing callable'})")
+    try:
+        inspect.signature(fn).bind("src", "solution", "truth", extra_info={})
+    except TypeError:
+        raise RewardFileError(f"{path}: {name}{inspect.signature(fn)} must accept "
+                              f"(data_source, solution_str, ground_truth, extra_info=None)") from None
+    return fn
+
+
+def check(spec: str, sample: dict) -> float:
+    """Call the function on one sample row; returns its score or raises RewardFileError."""
+    fn = load(spec)
+    path = spec.split(":")[0]
+    try:
+        result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"],
+                    extra_info=sample.get("extra_info") or {})
+    except Exception as err:
+        raise RewardFileError(f"{path}: raised on a sample row ({sample['data_source']!r}): "
+                              f"{type(err).__name__}: {err}") from None
+    score = result.get("score") if isinstance(result, dict) else result
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        raise RewardFileError(f"{path}: returned {result!r}; expected a number or a dict with a numeric 'score'")
+    return float(score)
+
+
+if __name__ == "__main__":
+    print(check(sys.argv[1], {"data_source": "x", "solution_str": "", "ground_truth": ""}))

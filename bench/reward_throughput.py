@@ -1,0 +1,31 @@
+"""Benchmark: scorings per second for math (numeric, symbolic) and code (sandboxed) on this machine.
+
+    .venv/bin/python bench/reward_throughput.py
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reward import compute_score  # noqa: E402
+
+
+def rate(label: str, calls: list[tuple], seconds_budget: float = 5.0) -> None:
+    started, n = time.perf_counter(), 0
+    while time.perf_counter() - started < seconds_budget:
+        compute_score(*calls[n % len(calls)])
+        n += 1
+    elapsed = time.perf_counter() - started
+    print(f"{label:<34} {n / elapsed:>10,.1f} scorings/s  ({n} in {elapsed:.1f} s)")
+
+
+if __name__ == "__main__":
+    rate("math_reasoning (numeric)", [("math_reasoning", f"Work...\n<answer>{i}</answer>", str(i)) for i in range(100)])
+    rate("math (math-verify, symbolic)", [("math", "so \\boxed{\\frac{2}{4}}", "0.5"),
+                                         ("math", "\\boxed{(x+1)^2}", "x^2+2x+1")])
+    code = "```python\nprint(int(input()) * 2)\n```"
+    rate("code (sandbox, 2 test cases)", [("code", code, json.dumps({"inputs": ["2", "3"], "outputs": ["4", "6"]}))],
+         seconds_budget=10.0)

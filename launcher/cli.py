@@ -134,7 +134,8 @@ def run(plan, verbose: bool) -> int:
     t0 = time.time()
     outcome = supervise(plan.command, env, plan.log_path, plan.metrics_path, plan.total_steps,
                         startup_timeout=float(os.environ.get("STARTUP_TIMEOUT", 900)),
-                        stall_timeout=float(os.environ.get("STALL_TIMEOUT", 1800)), verbose=verbose)
+                        stall_timeout=float(os.environ.get("STALL_TIMEOUT", 1800)), verbose=verbose,
+                        curves_path=plan.run_dir / "curves.png")
     for line in summary_lines(outcome.records, time.time() - t0, plan):
         print(line)
     if outcome.reason:

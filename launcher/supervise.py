@@ -131,6 +131,15 @@ def progress_line(record: dict, total_steps: int | None) -> str | None:
     return "  ".join(p for p in parts if p)
 
 
+def _update_curves(records: list[dict], path: Path) -> None:
+    from .curves import write_curves
+
+    try:
+        write_curves(records, path)
+    except Exception as err:  # a plot must never stop a training run
+        print(f"train.sh: warning: could not draw {path.name}: {err}", file=sys.stderr)
+
+
 @dataclass
 class Outcome:
     returncode: int
@@ -140,7 +149,8 @@ class Outcome:
 
 
 def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, total_steps: int | None,
-              startup_timeout: float, stall_timeout: float, verbose: bool = False, print_fn=print) -> Outcome:
+              startup_timeout: float, stall_timeout: float, verbose: bool = False, print_fn=print,
+              curves_path: Path | None = None) -> Outcome:
     started = time.monotonic()
     state = RunState()
     with open(log_path, "ab", buffering=0) as log_file:  # unbuffered: users tail it
@@ -159,11 +169,14 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
             while proc.poll() is None and stop["why"] is None:
                 time.sleep(1.0)
                 _remember_tree(proc, state)
-                for record in tail.poll():
+                new = tail.poll()
+                for record in new:
                     last_progress = time.monotonic()
                     line = progress_line(record, total_steps)
                     if line and not verbose:
                         print_fn(line)
+                if new and curves_path is not None:
+                    _update_curves(tail.records, curves_path)
                 waited = time.monotonic() - last_progress
                 if not tail.records and waited > startup_timeout:
                     stop["why"] = (f"no training step after {startup_timeout:.0f} s of start-up "

@@ -68,7 +68,7 @@ def test_policy_moves_away_from_reference(three_steps):
 
 def test_checkpoint_and_config_written(three_steps):
     run_dir = three_steps["run_dir"]
-    assert (run_dir / "config.yaml").is_file()
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "curves.png").stat().st_size > 1000
     assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "3"
 
 

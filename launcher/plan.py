@@ -105,18 +105,6 @@ def build_plan(parsed: Parsed) -> Plan:
         if values.get(name) and cli._looks_local(str(values[name])):
             values[name] = str(Path(str(values[name])).expanduser().resolve())
 
-    overrides = [f"preset=[{','.join(dict.fromkeys(['grpo', *presets]))}]"]
-    overrides += cli.flag_overrides(values)
-    overrides += [f"trainer.default_local_dir={run_dir / 'checkpoints'}"]
-    overrides += parsed.overrides
-    cfg = compose(overrides)
-    trainer, data = cfg.trainer, cfg.data
-    check_divisibility(int(data.train_batch_size), int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size),
-                       int(cfg.actor_rollout_ref.rollout.n), int(trainer.n_gpus_per_node), int(trainer.nnodes),
-                       int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size))
-
-    from omegaconf import OmegaConf
-
     env_delta = dict(CPU_ENV) if gpus == 0 else {}
     env_delta.update({
         "PYTHONUNBUFFERED": "1",
@@ -126,8 +114,30 @@ def build_plan(parsed: Parsed) -> Plan:
     })
     if not os.environ.get("WANDB_API_KEY") and not os.environ.get("WANDB_MODE"):
         env_delta["WANDB_MODE"] = "offline"  # no key: keep the run local instead of failing at login
+    overrides = [f"preset=[{','.join(dict.fromkeys(['grpo', *presets]))}]"]
+    overrides += cli.flag_overrides(values)
+    overrides += [f"trainer.default_local_dir={run_dir / 'checkpoints'}"]
+    # Ray workers get the same settings through the job's runtime env, also on a cluster joined
+    # with RAY_ADDRESS (whose raylets did not inherit this process's environment).
+    # Quoted: Ray wants strings, and Hydra would read `false` or `1` as a bool or an int.
+    overrides += [f"+ray_kwargs.ray_init.runtime_env.env_vars.{k}='{v}'" for k, v in env_delta.items()]
+    overrides += parsed.overrides
+    cfg = compose(overrides)
+    if os.environ.get("RAY_ADDRESS"):
+        # Joining a running cluster: Ray rejects resource sizes for a cluster it does not start.
+        ray_init = cfg.ray_kwargs.ray_init
+        overrides += [f"~ray_kwargs.ray_init.{k}" for k in ("num_gpus", "include_dashboard") if k in ray_init]
+        overrides.append("ray_kwargs.ray_init.num_cpus=null")
+        cfg = compose(overrides)
+    trainer, data = cfg.trainer, cfg.data
+    check_divisibility(int(data.train_batch_size), int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size),
+                       int(cfg.actor_rollout_ref.rollout.n), int(trainer.n_gpus_per_node), int(trainer.nnodes),
+                       int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size))
+
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={cli.CONFIG_DIR}",
                f"--config-name={cli.CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]
+    from omegaconf import OmegaConf
+
     steps = trainer.get("total_training_steps")
     device = f"{gpus} GPU(s)" if gpus else f"CPU, {values['n_gpus']} worker(s)"
     return Plan(command, env_delta, overrides, OmegaConf.to_yaml(cfg), run_dir, run_dir / "train.log",

@@ -1,0 +1,75 @@
+"""Long real runs on the CPU (marked slow; `scripts/test.sh -m slow`): resume after kill -9, and
+the trainer on a two-node Ray cluster (two raylets on this machine)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _launch(out, *argv, env=None):
+    cmd = [sys.executable, "-m", "launcher", "--output_dir", str(out), "--experiment", "x", "--test_freq", "-1",
+           "trainer.val_before_train=false", *argv]
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
+
+
+def _steps(metrics) -> list[int]:
+    return [json.loads(line)["step"] for line in metrics.read_text().splitlines()
+            if "timing_s/step" in json.loads(line)["data"]]
+
+
+def _kill_tree_hard(pid):
+    procs = [psutil.Process(pid)] + psutil.Process(pid).children(recursive=True)
+    for p in procs:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.Error:
+            pass
+
+
+def test_resume_after_kill_9_loses_at_most_one_save_interval(tmp_path):
+    run_dir = tmp_path / "demo" / "x"
+    proc = _launch(tmp_path, "--total_steps", "6", "--save_freq", "2")
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:  # wait for step 3: checkpoint 2 exists, step 3 is lost
+        if (run_dir / "metrics.jsonl").exists() and max(_steps(run_dir / "metrics.jsonl"), default=0) >= 3:
+            break
+        time.sleep(2)
+    _kill_tree_hard(proc.pid)
+    proc.wait()
+    assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
+    (run_dir / "metrics.jsonl").rename(run_dir / "metrics-first.jsonl")
+    resumed = _launch(tmp_path, "--total_steps", "6", "--save_freq", "2", "--resume")
+    out, _ = resumed.communicate(timeout=900)
+    assert resumed.returncode == 0, out[-3000:]
+    assert _steps(run_dir / "metrics.jsonl") == [3, 4, 5, 6]  # continued from checkpoint 2
+
+
+def test_two_node_ray_cluster_on_cpu(tmp_path):
+    from ray.cluster_utils import Cluster
+
+    env_for_workers = {"VERL_PLATFORM": "cpu", "VERL_ENGINE_DEVICE": "cuda"}
+    os.environ.update(env_for_workers)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 8, "num_gpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=8, num_gpus=1)
+    try:
+        cluster.wait_for_nodes()
+        proc = _launch(tmp_path, "--total_steps", "2", "--nnodes", "2", "--n_gpus", "1", "--save_freq", "-1",
+                       env={"RAY_ADDRESS": cluster.address})
+        out, _ = proc.communicate(timeout=1200)
+        assert proc.returncode == 0, out[-3000:] + (tmp_path / "demo" / "x" / "train.log").read_text()[-4000:]
+        assert _steps(tmp_path / "demo" / "x" / "metrics.jsonl") == [1, 2]
+    finally:
+        cluster.shutdown()
+        for k in env_for_workers:
+            os.environ.pop(k, None)

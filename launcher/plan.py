@@ -85,6 +85,13 @@ def build_plan(parsed: Parsed) -> Plan:
         raise UsageError(f"{missing} is required when {'--model' if missing == '--data' else '--data'} is given "
                          f"(with neither, train.sh runs the built-in demo)")
     gpus = count_gpus()
+    if gpus == 0 and not os.environ.get("VERL_CPU_SKIP_VERSION_CHECK"):
+        from verl_cpu.versions import check
+
+        try:
+            check()
+        except RuntimeError as err:
+            raise UsageError(str(err)) from None
     presets = (["cpu"] if gpus == 0 else []) + (["demo"] if demo else []) + parsed.presets
     if demo:
         values = {**_demo_paths(cli.REPO / "outputs"), **values}  # a shared cache, whatever --output_dir

@@ -58,7 +58,7 @@ _PRELUDE = r"""
 set -e
 if [ "$(id -u)" = 0 ] && [ -n "$SANDBOX_DROP" ]; then
   code="$(cat "$SANDBOX_CODE")"  # read before the tmpfs hides the host's /tmp
-  for d in /tmp /var/tmp /dev/shm; do mount -t tmpfs -o size=${SANDBOX_TMPFS}m,mode=1777 tmpfs "$d" 2>/dev/null || true; done
+  for d in $SANDBOX_MASK; do mount -t tmpfs -o size=${SANDBOX_TMPFS}m,mode=1777 tmpfs "$d" 2>/dev/null || true; done
   mkdir -p /tmp/run && printf '%s\n' "$code" > /tmp/run/main.py && chmod -R a+rwx /tmp/run && cd /tmp/run
   exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$SANDBOX_PY" -I /tmp/run/main.py
 fi
@@ -116,7 +116,12 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits()) -> Result:
         f.write(code)
     os.chmod(code_path, 0o644)
     prefix = namespace_prefix()
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "SANDBOX_PY": sys.executable, "SANDBOX_CODE": code_path,
+    # The base interpreter, not the venv's link to it: with -I the code gets the standard library only,
+    # and a checkout under /tmp (hidden by the private tmpfs) still has a visible interpreter.
+    python = os.path.realpath(sys.executable)
+    mask = " ".join(d for d in ("/tmp", "/var/tmp", "/dev/shm") if not python.startswith(d + "/"))
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "SANDBOX_PY": python, "SANDBOX_CODE": code_path,
+           "SANDBOX_MASK": mask,
            "SANDBOX_TMPFS": str(limits.tmpfs_mb), "SANDBOX_DROP": "1" if prefix else ""}
     if prefix and os.geteuid() == 0:
         # nobody gets a process budget of its own: a fork bomb stops at `processes`.
@@ -125,7 +130,7 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits()) -> Result:
     elif prefix:
         cmd = [*prefix, "sh", "-c", _PRELUDE]
     else:
-        cmd = [sys.executable, "-I", code_path]
+        cmd = [python, "-I", code_path]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             cwd=workdir, env=env, preexec_fn=_limit(limits))
     out, err, truncated = [], [], threading.Event()

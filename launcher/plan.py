@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import cli
 from .flags import Parsed, UsageError
-from .hardware import check_divisibility, count_gpus
+from .hardware import check_divisibility, count_gpus, fit_micro_batches
 
 # Settings that make verl run with no accelerator (see verl_cpu/); GPU runs get none of them.
 CPU_ENV = {
@@ -140,12 +140,18 @@ def build_plan(parsed: Parsed) -> Plan:
     check_divisibility(int(data.train_batch_size), int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size),
                        int(cfg.actor_rollout_ref.rollout.n), int(trainer.n_gpus_per_node), int(trainer.nnodes),
                        int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size))
+    user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
+    fitted = fit_micro_batches(cfg, user_keys)
+    if fitted:
+        overrides += fitted
+        cfg = compose(overrides)
 
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={cli.CONFIG_DIR}",
                f"--config-name={cli.CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]
     from omegaconf import OmegaConf
 
     steps = trainer.get("total_training_steps")
-    device = f"{gpus} GPU(s)" if gpus else f"CPU, {values['n_gpus']} worker(s)"
+    workers = int(trainer.n_gpus_per_node) * int(trainer.nnodes)
+    device = f"{workers} GPU(s)" if gpus else f"CPU, {workers} worker(s)"
     return Plan(command, env_delta, overrides, OmegaConf.to_yaml(cfg), run_dir, run_dir / "train.log",
                 run_dir / "metrics.jsonl", run_dir / "checkpoints", int(steps) if steps else None, device, demo)

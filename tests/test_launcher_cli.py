@@ -86,3 +86,17 @@ def test_reward_file_errors_are_one_line_at_startup(tmp_path):
         else:
             assert out.returncode == 2 and message in out.stderr, (body, out.stderr)
             assert out.stderr.strip().count("\n") == 0
+
+
+def test_micro_batches_are_fitted_to_each_gpus_share():
+    out = launch("--dry-run", "--nnodes", "2")  # demo: 16 prompts x 5 = 40 responses per worker
+    assert out.returncode == 0, out.stderr
+    assert "ppo_micro_batch_size_per_gpu: 40" in out.stdout
+    out = launch("--dry-run", "--nnodes", "2", "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=80")
+    assert out.returncode == 2 and "must divide each GPU's 40 responses per mini-batch" in out.stderr
+
+
+def test_fit_micro_batch_arithmetic():
+    from launcher.hardware import largest_divisor_at_most
+
+    assert [largest_divisor_at_most(40, c) for c in (80, 40, 16, 7, 1)] == [40, 40, 10, 5, 1]

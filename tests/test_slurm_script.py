@@ -46,9 +46,10 @@ def test_sbatch_script_starts_ray_waits_trains_and_tears_down(tmp_path):
     ]
     positions = [next(i for i, c in enumerate(calls) if c == e) for e in expect_in_order]
     assert positions == sorted(positions), calls
-    # Workers start in the background, before training begins (ray_wait holds training until they join).
+    # Workers start in the background after the head; with real Ray, ray_wait holds training until they
+    # join (the fake returns at once, so their order relative to training is not checked here).
     worker = calls.index("ray start --address=127.0.0.1:6379 --num-gpus=8 --block")
-    assert positions[1] < worker < positions[3]
+    assert positions[1] < worker
     assert "scontrol show hostnames node[1-2]" in calls
 
 

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from reward.user_file import split_spec
+
 from . import flags as F
 from .flags import UsageError
 
@@ -35,7 +37,7 @@ def check_files(values: dict, presets: list[str]) -> None:
                 raise UsageError(f"--{name} {path}: no such file")
     reward = values.get("reward_func")
     if reward:
-        path = reward.rsplit(":", 1)[0] if re.search(r":[A-Za-z_]\w*$", reward) else reward
+        path = split_spec(reward)[0]
         if not Path(path).expanduser().is_file():
             raise UsageError(f"--reward_func {path}: no such file (expected a .py file defining compute_score)")
     for preset in presets:
@@ -69,7 +71,7 @@ def flag_overrides(values: dict) -> list[str]:
         out.append("trainer.resume_mode=auto")
     if values.get("reward_func"):
         spec = values["reward_func"]
-        path, name = (spec.rsplit(":", 1) if re.search(r":[A-Za-z_]\w*$", spec) else (spec, "compute_score"))
+        path, name = split_spec(spec)
         out += [f"reward.custom_reward_function.path={_hydra_value(str(Path(path).expanduser().resolve()))}",
                 f"reward.custom_reward_function.name={name}"]
     if values.get("logger"):

@@ -125,7 +125,6 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits()) -> Result:
            "SANDBOX_TMPFS": str(limits.tmpfs_mb), "SANDBOX_DROP": "1" if prefix else ""}
     if prefix and os.geteuid() == 0:
         # nobody gets a process budget of its own: a fork bomb stops at `processes`.
-        env["SANDBOX_NPROC"] = str(limits.processes)
         cmd = [*prefix, "prlimit", f"--nproc={limits.processes}", "--", "sh", "-c", _PRELUDE]
     elif prefix:
         cmd = [*prefix, "sh", "-c", _PRELUDE]

@@ -11,10 +11,14 @@ class RewardFileError(Exception):
     """One line naming the file and what is wrong with it."""
 
 
+def split_spec(spec: str) -> tuple[str, str]:
+    """`path.py:name` -> (path.py, name); a plain path names `compute_score`."""
+    path, sep, name = spec.rpartition(":")
+    return (path, name) if sep and name.isidentifier() else (spec, "compute_score")
+
+
 def load(spec: str):
-    path_text, _, name = spec.rpartition(":") if spec.rpartition(":")[2].isidentifier() and ":" in spec \
-        else (spec, "", "compute_score")
-    name = name or "compute_score"
+    path_text, name = split_spec(spec)
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise RewardFileError(f"{path}: no such file")
@@ -39,7 +43,7 @@ def load(spec: str):
 def check(spec: str, sample: dict) -> float:
     """Call the function on one sample row; returns its score or raises RewardFileError."""
     fn = load(spec)
-    path = spec.split(":")[0]
+    path = split_spec(spec)[0]
     try:
         result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"],
                     extra_info=sample.get("extra_info") or {})

@@ -75,6 +75,20 @@ def check_reward_file(spec: str, data_file: str) -> None:
         raise UsageError(f"--reward_func {err}") from None
 
 
+def check_adagrpo(cfg) -> None:
+    """adaGRPO options are read inside the trainer; check them here, before Ray starts."""
+    if not cfg.get("adagrpo") or cfg.trainer.v1.sampler.custom_sampler.get("name") != "AdaptiveReplayBuffer":
+        if cfg.get("adagrpo") and cfg.adagrpo.enable:
+            raise UsageError("adagrpo.enable=true needs its sampler and estimator: add --preset adagrpo")
+        return
+    from adagrpo_ext.settings import SettingsError, from_mapping
+
+    try:
+        from_mapping({k: v for k, v in cfg.adagrpo.items()})
+    except SettingsError as err:
+        raise UsageError(str(err)) from None
+
+
 def build_plan(parsed: Parsed) -> Plan:
     values, explicit = dict(parsed.values), parsed.explicit
     given = dict(parsed.values)  # what the user set (flags or env vars), for the experiment name
@@ -140,6 +154,7 @@ def build_plan(parsed: Parsed) -> Plan:
     check_divisibility(int(data.train_batch_size), int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size),
                        int(cfg.actor_rollout_ref.rollout.n), int(trainer.n_gpus_per_node), int(trainer.nnodes),
                        int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size))
+    check_adagrpo(cfg)
     user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
     fitted = fit_micro_batches(cfg, user_keys)
     if fitted:

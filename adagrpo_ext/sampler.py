@@ -1,0 +1,209 @@
+"""adaGRPO's sampler: verl's sync replay buffer that re-asks a prompt whose whole group failed.
+
+Plugged in with verl's `trainer.v1.sampler.custom_sampler`. For each training step:
+1. as groups finish, their rewards (rm_scores) are read; a group failing the success condition
+   is re-asked: its reward statistics are cached (count, mean, M2), its trajectories cleared,
+   and the same prompt dispatched again with the next round's temperature/top_p/n, until it
+   passes or the per-prompt/per-step budgets are spent (adagrpo_ext.resample_plan);
+2. once every prompt is settled, the batch is taken as verl takes it, rollout_n samples per
+   prompt; the statistics of every sample drawn but not kept go to the `adagrpo` advantage
+   estimator, which pools them with the trained group's;
+3. nothing carries over to the next step: normal prompts use rollout.temperature/top_p.
+With adagrpo.enable=false (or before start_step) it is verl's sampler, plus metrics.
+"""
+
+import json
+import logging
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import transfer_queue as tq
+
+from . import agent_loop
+from .advantage import publish_priors
+from .group_stats import GroupStats
+from .replay_buffer import QuickPollReplayBuffer
+from .resample_plan import StepBudget, choose_trained
+from .settings import from_mapping
+
+logger = logging.getLogger(__name__)
+STATE_DIR = "adagrpo_state"
+TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "extra_samples", "extra_tokens")
+
+
+def _uid(key: str) -> str:
+    return key.split("_")[0]
+
+
+def _session(key: str) -> tuple[int, int]:
+    _, session, index = key.rsplit("_", 2)
+    return int(session), int(index)
+
+
+class AdaptiveReplayBuffer(QuickPollReplayBuffer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kw = self.sampler_kwargs or {}
+        if self.trainer_mode != "sync":
+            raise ValueError(f"adaGRPO runs with trainer.v1.trainer_mode=sync, not {self.trainer_mode!r}")
+        self.settings = from_mapping(
+            kw.get("adagrpo"), rollout_n=kw.get("rollout_n"), train_batch_size=kw.get("train_batch_size"),
+            base_temperature=kw.get("temperature"), base_top_p=kw.get("top_p"),
+            checkpoint_dir=kw.get("checkpoint_dir"), resume=kw.get("resume_mode", "disable") != "disable")
+        self.totals = dict.fromkeys(TOTALS, 0)
+        self._restored = False
+
+    # ---- TransferQueue reads -------------------------------------------------------------
+    def _group_keys(self, partition_id: str, uids) -> dict[str, list[str]]:
+        keys = defaultdict(list)
+        for key in self.partitions[partition_id]:
+            if _uid(key) in uids:
+                keys[_uid(key)].append(key)
+        return {uid: sorted(ks, key=_session) for uid, ks in keys.items()}
+
+    @staticmethod
+    def _rewards(partition_id: str, keys: list[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["rm_scores"])
+        return {key: float(score.sum().item()) for key, score in zip(keys, list(data["rm_scores"]), strict=True)}
+
+    # ---- one step --------------------------------------------------------------------------
+    def sample(self, global_steps: int, partition_id: str, batch_size: int):
+        if partition_id == "val":
+            return super().sample(global_steps, partition_id, batch_size)
+        self._maybe_restore(global_steps)
+        s = self.settings
+        if s.enable and global_steps >= s.start_step:
+            batch, metrics = self._sample_adaptive(global_steps, partition_id, batch_size)
+        else:
+            batch, metrics = super().sample(global_steps, partition_id, batch_size)
+            publish_priors({})
+            metrics.update(self._batch_metrics(partition_id, batch.keys, {}, active=False))
+        manager = agent_loop._active_manager
+        if manager is not None:
+            manager.forget(list(manager._train_prompts))
+        metrics.update({f"adagrpo/total_{k}": v for k, v in self.totals.items()})
+        self._save_state(global_steps)
+        return batch, metrics
+
+    def _sample_adaptive(self, global_steps: int, partition_id: str, batch_size: int):
+        manager = agent_loop.active_manager()
+        s = self.settings
+        budget = StepBudget(s)
+        rng = np.random.default_rng([s.seed, global_steps])
+        rounds: dict[str, int] = {}  # uid -> resample rounds done
+        priors: dict[str, GroupStats] = {}  # uid -> stats of samples drawn but not kept
+        settled: set[str] = set()
+        step = dict.fromkeys(TOTALS, 0)
+        last_debug = 0.0
+        while True:
+            self._sync_metadata_from_transfer_queue()
+            settled |= self.failure_keys[partition_id]  # a failed session: keep verl's handling
+            fresh = self.finished_keys[partition_id] - settled
+            if fresh:
+                groups = self._group_keys(partition_id, fresh)
+                rewards = self._rewards(partition_id, [k for ks in groups.values() for k in ks])
+                for uid in fresh:
+                    keys = groups.get(uid, [])
+                    group = [rewards[k] for k in keys]
+                    done = rounds.get(uid, 0)
+                    if done:
+                        step["extra_tokens"] += sum(self.partitions[partition_id][k].get("response_len", 0) for k in keys)
+                    if s.passes(group) or not keys:
+                        step["rescued_groups"] += bool(done) and bool(keys)
+                    else:
+                        step["hard_groups"] += not done
+                        params = budget.next_round(uid, done)
+                        if params is not None:
+                            priors[uid] = priors.get(uid, GroupStats()).merge(GroupStats.of(group))
+                            self._reask(manager, partition_id, uid, keys, params)
+                            rounds[uid] = done + 1
+                            step["resample_rounds"] += 1
+                            step["extra_samples"] += params["n"]
+                            continue
+                    self._trim(partition_id, uid, keys, group, priors, rng)
+                    settled.add(uid)
+            if len(settled) >= batch_size:
+                break
+            last_debug = self._wait_for_next_poll(partition_id, last_debug)
+
+        selected, snapshot, _ = self._select_prompt_uids(partition_id, settled, batch_size)
+        batch = self._materialize_batch(partition_id, selected, snapshot)
+        publish_priors({uid: priors[uid] for uid in selected if uid in priors})
+        for k in TOTALS:
+            self.totals[k] += step[k]
+        metrics = {f"adagrpo/{k}": v for k, v in step.items()}
+        metrics.update(self._batch_metrics(partition_id, batch.keys, priors, active=True))
+        return batch, metrics
+
+    def _reask(self, manager, partition_id: str, uid: str, keys: list[str], params: dict) -> None:
+        """Drop the failed round's trajectories (their statistics are cached) and ask again."""
+        if keys:
+            tq.kv_clear(keys=keys, partition_id=partition_id)
+        for key in keys:
+            self.partitions[partition_id].pop(key, None)
+        tq.kv_put(key=uid, partition_id=partition_id, tag={"status": "pending"})
+        manager.resample(uid, params["n"], {"temperature": params["temperature"], "top_p": params["top_p"]})
+
+    def _trim(self, partition_id, uid, keys, group, priors, rng) -> None:
+        """Keep rollout_n samples of an oversized round; the rest only count in the statistics."""
+        n = self.settings.rollout_n
+        if len(keys) <= n:
+            return
+        keep = set(choose_trained(group, n, self.settings.success_threshold, rng))
+        dropped = [i for i in range(len(keys)) if i not in keep]
+        priors[uid] = priors.get(uid, GroupStats()).merge(GroupStats.of([group[i] for i in dropped]))
+        tq.kv_clear(keys=[keys[i] for i in dropped], partition_id=partition_id)
+        for i in dropped:
+            self.partitions[partition_id].pop(keys[i], None)
+
+    def _batch_metrics(self, partition_id: str, keys: list[str], priors: dict, active: bool) -> dict:
+        """Signal left in the trained batch: groups whose rewards are all equal give no gradient."""
+        rewards = self._rewards(partition_id, list(keys))
+        groups = defaultdict(list)
+        for key, r in rewards.items():
+            groups[_uid(key)].append(r)
+        if not groups:
+            return {"adagrpo/active": float(active)}
+        zero = sum(len(g) > 1 and max(g) == min(g) for g in groups.values())
+        effective = [len(g) + (priors[u].count if u in priors else 0) for u, g in groups.items()]
+        return {"adagrpo/active": float(active), "adagrpo/zero_signal_frac": zero / len(groups),
+                "adagrpo/effective_n": float(np.mean(effective))}
+
+    # ---- state across a resume ------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"totals": dict(self.totals)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.totals = {k: int(state.get("totals", {}).get(k, 0)) for k in TOTALS}
+
+    def _state_dir(self) -> Path | None:
+        return Path(self.settings.checkpoint_dir) / STATE_DIR if self.settings.checkpoint_dir else None
+
+    def _save_state(self, global_steps: int) -> None:
+        """State after step N, next to verl's global_step_N checkpoints (kept: the last three)."""
+        folder = self._state_dir()
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"global_step_{global_steps}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state_dict()))
+        os.replace(tmp, path)
+        for old in sorted(folder.glob("global_step_*.json"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))[:-3]:
+            old.unlink(missing_ok=True)
+
+    def _maybe_restore(self, global_steps: int) -> None:
+        if self._restored:
+            return
+        self._restored = True
+        folder = self._state_dir()
+        if not self.settings.resume or folder is None or global_steps <= 1:
+            return
+        path = folder / f"global_step_{global_steps - 1}.json"
+        if path.exists():
+            self.load_state_dict(json.loads(path.read_text()))
+            logger.info("adaGRPO state restored from %s", path)

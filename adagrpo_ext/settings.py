@@ -1,0 +1,106 @@
+"""adaGRPO options (the `adagrpo:` block of configs/grpo_trainer.yaml), checked once at start-up
+so a wrong value fails with one line naming the key instead of mid-run."""
+
+from dataclasses import dataclass, fields
+
+ALL_CORRECT_CHOICES = ("keep", "resample")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AdaGRPOSettings:
+    enable: bool = True
+    start_step: int = 1  # first training step that resamples (the users' runs: 200)
+    success_threshold: float = 1.0  # a sample is correct when its reward >= this
+    min_correct: int = 1  # a group passes when at least this many samples are correct
+    all_correct: str = "keep"  # keep: train as is; resample: treat like a failed group
+    max_rounds: int = 2  # resample rounds per prompt and step
+    temperature: tuple = (1.2, 1.5)  # per round; the last value repeats
+    top_p: tuple = (1.0, 1.0)
+    n_scale: tuple = (1.0, 2.0)  # samples per round = round(rollout_n * scale), at least rollout_n
+    max_extra_samples_per_prompt: int | None = None  # None: only max_rounds limits a prompt
+    max_extra_samples_per_step: int | None = None  # None: train_batch_size * rollout_n
+    seed: int = 0
+    # Filled from the rest of the config, not meant to be set by hand.
+    rollout_n: int = 1
+    train_batch_size: int = 1
+    base_temperature: float = 1.0
+    base_top_p: float = 1.0
+    checkpoint_dir: str | None = None
+    resume: bool = False
+
+    def round_params(self, round_index: int) -> dict:
+        """Sampling for resample round `round_index` (1-based): the schedule grows with the round."""
+        i = round_index - 1
+        pick = lambda values: values[min(i, len(values) - 1)]  # noqa: E731
+        n = max(self.rollout_n, round(self.rollout_n * pick(self.n_scale)))
+        return {"n": n, "temperature": float(pick(self.temperature)), "top_p": float(pick(self.top_p))}
+
+    @property
+    def step_budget(self) -> int:
+        if self.max_extra_samples_per_step is not None:
+            return self.max_extra_samples_per_step
+        return self.train_batch_size * self.rollout_n
+
+    def passes(self, rewards: list[float]) -> bool:
+        """The success condition: enough correct samples (and, with all_correct=resample, not all)."""
+        correct = sum(r >= self.success_threshold for r in rewards)
+        if correct < self.min_correct:
+            return False
+        return not (self.all_correct == "resample" and correct == len(rewards))
+
+
+def _as_tuple(name: str, value) -> tuple:
+    values = (value,) if isinstance(value, (int, float, str)) else tuple(value)
+    if not values:
+        raise SettingsError(f"adagrpo.{name}: give at least one value, e.g. [1.2, 1.5]")
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise SettingsError(f"adagrpo.{name}: {list(values)} is not a list of numbers") from None
+
+
+def from_mapping(options, **derived) -> AdaGRPOSettings:
+    """Build settings from the config block; raise SettingsError naming the key at fault."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - _USER_KEYS)
+    if unknown:
+        raise SettingsError(f"adagrpo.{unknown[0]} is not an option; valid: {', '.join(sorted(_USER_KEYS))}")
+    values = {**options, **{k: v for k, v in derived.items() if v is not None}}
+    for name in ("temperature", "top_p", "n_scale"):
+        if name in values:
+            values[name] = _as_tuple(name, values[name])
+    settings = AdaGRPOSettings(**values)
+    _check(settings)
+    return settings
+
+
+def _check(s: AdaGRPOSettings) -> None:
+    def fail(key, why):
+        raise SettingsError(f"adagrpo.{key}={getattr(s, key)!r}: {why}")
+
+    if s.all_correct not in ALL_CORRECT_CHOICES:
+        fail("all_correct", f"must be one of {', '.join(ALL_CORRECT_CHOICES)}")
+    if not isinstance(s.max_rounds, int) or s.max_rounds < 0:
+        fail("max_rounds", "must be an integer >= 0")
+    if not isinstance(s.start_step, int) or s.start_step < 1:
+        fail("start_step", "must be an integer >= 1")
+    if not isinstance(s.min_correct, int) or s.min_correct < 1:
+        fail("min_correct", "must be an integer >= 1")
+    if any(t <= 0 for t in s.temperature):
+        fail("temperature", "every value must be > 0")
+    if any(not 0 < p <= 1 for p in s.top_p):
+        fail("top_p", "every value must be in (0, 1]")
+    if any(x <= 0 for x in s.n_scale):
+        fail("n_scale", "every value must be > 0")
+    for key in ("max_extra_samples_per_prompt", "max_extra_samples_per_step"):
+        value = getattr(s, key)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            fail(key, "must be null or an integer >= 0")
+
+
+_USER_KEYS = {f.name for f in fields(AdaGRPOSettings)} - {
+    "rollout_n", "train_batch_size", "base_temperature", "base_top_p", "checkpoint_dir", "resume"}

@@ -1,0 +1,25 @@
+"""verl's FSDP language-model engine, computing log-probs at each sample's own temperature.
+
+verl's engine already accepts a per-sample temperature tensor, but the trainer always sends one
+scalar (rollout.temperature), which would make the old log-probs of a sample drawn at 1.5 wrong.
+Trajectories carry `sample_temperature` (adagrpo_ext.agent_loop); this engine uses it for the
+old, reference and updated log-probs alike, so the PPO ratio compares like with like.
+
+Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=adagrpo (set by preset adagrpo).
+"""
+
+from verl.workers.engine.base import EngineRegistry
+from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
+
+from .agent_loop import TEMPERATURE_FIELD
+
+ENGINE_VENDOR = "adagrpo"
+
+
+@EngineRegistry.register(model_type="language_model", backend=["fsdp", "fsdp2"], device=["cuda", "npu"],
+                         vendor=ENGINE_VENDOR)
+class PerSampleTemperatureEngine(FSDPEngineWithLMHead):
+    def prepare_model_inputs(self, micro_batch):
+        if TEMPERATURE_FIELD in micro_batch.keys():
+            micro_batch["temperature"] = micro_batch[TEMPERATURE_FIELD].to(float)
+        return super().prepare_model_inputs(micro_batch)

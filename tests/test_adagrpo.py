@@ -1,0 +1,196 @@
+"""adaGRPO's parts that need no trainer: pooled statistics, the advantage against hand-computed
+values and against verl's own GRPO, the resample decisions and budgets, settings errors, and the
+sampler's state across a resume."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from verl.trainer.ppo.core_algos import compute_grpo_outcome_advantage, get_adv_estimator_fn
+
+from adagrpo_ext.advantage import compute_adagrpo_outcome_advantage, pooled_advantages, publish_priors
+from adagrpo_ext.group_stats import GroupStats
+from adagrpo_ext.resample_plan import StepBudget, choose_trained
+from adagrpo_ext.settings import AdaGRPOSettings, SettingsError, from_mapping
+
+
+# ---- pooled statistics ------------------------------------------------------------------------
+def test_group_stats_of_rewards():
+    s = GroupStats.of([0.0, 0.0, 1.0, 1.0])
+    assert (s.count, s.mean, s.m2) == (4, 0.5, 1.0)
+    assert s.std == pytest.approx(math.sqrt(1 / 3))  # unbiased, like torch.std
+
+
+def test_merge_equals_stats_of_all_samples():
+    a, b = [0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 1.0, 0.5, 0.0]
+    merged = GroupStats.of(a).merge(GroupStats.of(b))
+    whole = GroupStats.of(a + b)
+    assert merged.count == 9
+    assert merged.mean == pytest.approx(whole.mean) == pytest.approx(np.mean(a + b))
+    assert merged.std == pytest.approx(np.std(a + b, ddof=1))
+
+
+def test_merge_with_empty_and_single():
+    s = GroupStats.of([2.0])
+    assert GroupStats().merge(s) == s and s.merge(GroupStats()) == s
+    assert s.std == 0.0
+
+
+# ---- the advantage ----------------------------------------------------------------------------
+def _rewards(values):
+    r = torch.zeros(len(values), 3)
+    r[:, -1] = torch.tensor(values)
+    return r
+
+
+def test_without_priors_it_is_exactly_verl_grpo():
+    torch.manual_seed(0)
+    r = _rewards(torch.rand(14).round().tolist())
+    mask = torch.ones(14, 3)
+    mask[3, 2] = 0
+    index = np.array(["a"] * 5 + ["b"] * 5 + ["c"] * 3 + ["d"])
+    publish_priors({})
+    for norm in (True, False):
+        ours, _ = compute_adagrpo_outcome_advantage(r, mask, index, {"norm_adv_by_std_in_grpo": norm})
+        theirs, _ = compute_grpo_outcome_advantage(r, mask, index, norm_adv_by_std_in_grpo=norm)
+        assert torch.equal(ours, theirs)
+
+
+def test_registered_with_verl():
+    assert get_adv_estimator_fn("adagrpo") is compute_adagrpo_outcome_advantage
+
+
+def test_pooled_advantage_hand_computed():
+    # 4 earlier samples all failed (0), the trained group is [1, 0, 0, 0]:
+    # pooled: 8 samples, mean 1/8, M2 = 7/8, std = sqrt(1/8) = 0.35355
+    prior = GroupStats.of([0.0] * 4)
+    scores = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    adv = pooled_advantages(scores, ["u"] * 4, {"u": prior}, norm_by_std=True, epsilon=0.0)
+    std = math.sqrt(1 / 8)
+    assert adv.tolist() == pytest.approx([(1 - 0.125) / std, -0.125 / std, -0.125 / std, -0.125 / std])
+    # Dr. GRPO (no std): just the pooled mean removed
+    adv = pooled_advantages(scores, ["u"] * 4, {"u": prior}, norm_by_std=False)
+    assert adv.tolist() == pytest.approx([0.875, -0.125, -0.125, -0.125])
+
+
+def test_pooled_advantage_differs_from_group_only():
+    # Group-only GRPO gives the success 1.5 (mean 0.25, std 0.5); pooling lowers the baseline
+    # and the spread, so the rare success weighs more and failures less.
+    scores = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    alone = pooled_advantages(scores, ["u"] * 4, {}, norm_by_std=True, epsilon=0.0)
+    pooled = pooled_advantages(scores, ["u"] * 4, {"u": GroupStats.of([0.0] * 4)}, norm_by_std=True, epsilon=0.0)
+    assert alone[0] == pytest.approx(1.5)
+    assert pooled[0] > alone[0] and abs(pooled[1]) < abs(alone[1])
+
+
+def test_priors_apply_only_to_their_uid_and_mask_broadcasts():
+    publish_priors({"u": GroupStats.of([0.0, 0.0])})
+    r = _rewards([1.0, 0.0, 1.0, 0.0])
+    mask = torch.tensor([[1, 1, 0]] * 4, dtype=torch.float32)
+    adv, ret = compute_adagrpo_outcome_advantage(r, mask, np.array(["u", "u", "v", "v"]),
+                                                 {"norm_adv_by_std_in_grpo": False})
+    publish_priors({})
+    assert adv[:, 0].tolist() == pytest.approx([0.75, -0.25, 0.5, -0.5])
+    assert adv[:, 2].tolist() == [0, 0, 0, 0] and torch.equal(adv, ret)
+
+
+# ---- resample decisions and budgets -----------------------------------------------------------
+def _settings(**kw):
+    return from_mapping(kw, rollout_n=4, train_batch_size=8)
+
+
+def test_success_condition():
+    s = _settings()
+    assert not s.passes([0.0, 0.0, 0.0, 0.0]) and s.passes([0.0, 1.0, 0.0, 0.0])
+    assert s.passes([1.0] * 4)
+    assert not _settings(all_correct="resample").passes([1.0] * 4)
+    assert not _settings(min_correct=2).passes([0.0, 1.0, 0.0, 0.0])
+    assert _settings(success_threshold=0.5).passes([0.6, 0.0])
+
+
+def test_round_schedule_grows_and_repeats_last():
+    s = _settings(temperature=[1.2, 1.4], top_p=[0.95], n_scale=[1.0, 2.0])
+    assert s.round_params(1) == {"n": 4, "temperature": 1.2, "top_p": 0.95}
+    assert s.round_params(2) == {"n": 8, "temperature": 1.4, "top_p": 0.95}
+    assert s.round_params(5) == {"n": 8, "temperature": 1.4, "top_p": 0.95}
+    assert _settings(n_scale=[0.5]).round_params(1)["n"] == 4  # never fewer than rollout_n
+
+
+def test_budget_rounds_per_prompt_and_step():
+    b = StepBudget(_settings(max_rounds=2, n_scale=[1.0]))  # step budget 8 * 4 = 32
+    assert b.next_round("a", 0)["n"] == 4
+    assert b.next_round("a", 1)["n"] == 4
+    assert b.next_round("a", 2) is None  # max_rounds
+    b = StepBudget(_settings(max_extra_samples_per_step=6, n_scale=[1.0]))
+    assert b.next_round("a", 0) is not None and b.next_round("b", 0) is None and b.left == 2
+    b = StepBudget(_settings(max_extra_samples_per_prompt=6, n_scale=[1.0]))
+    assert b.next_round("a", 0) is not None and b.next_round("a", 1) is None
+    assert b.next_round("b", 0) is not None  # per prompt, not shared
+    assert StepBudget(_settings(max_rounds=0)).next_round("a", 0) is None
+
+
+def test_choose_trained_keeps_the_rare_success():
+    rewards = [0.0] * 7 + [1.0]
+    for seed in range(20):
+        chosen = choose_trained(rewards, 4, 1.0, np.random.default_rng(seed))
+        assert len(chosen) == 4 == len(set(chosen)) and 7 in chosen
+    assert choose_trained([0.0] * 4, 4, 1.0, np.random.default_rng(0)) == [0, 1, 2, 3]
+    all_fail = choose_trained([0.0] * 8, 4, 1.0, np.random.default_rng(0))
+    assert len(set(all_fail)) == 4
+
+
+# ---- settings ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("options,needle", [
+    ({"all_corect": "keep"}, "adagrpo.all_corect is not an option"),
+    ({"all_correct": "drop"}, "adagrpo.all_correct='drop': must be one of keep, resample"),
+    ({"temperature": [1.2, 0]}, "adagrpo.temperature"),
+    ({"top_p": [1.5]}, "adagrpo.top_p"),
+    ({"max_rounds": -1}, "adagrpo.max_rounds=-1"),
+    ({"temperature": ["hot"]}, "not a list of numbers"),
+    ({"max_extra_samples_per_step": -3}, "adagrpo.max_extra_samples_per_step=-3"),
+])
+def test_settings_errors_name_the_key(options, needle):
+    with pytest.raises(SettingsError, match=None) as err:
+        from_mapping(options)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_config_defaults_match_settings_defaults():
+    from launcher.plan import compose
+    cfg = compose(["preset=[grpo,adagrpo]"])
+    block = dict(cfg.adagrpo)
+    assert block.pop("enable") is True
+    defaults = AdaGRPOSettings()
+    for key, value in block.items():
+        expected = getattr(defaults, key)
+        assert (tuple(value) if isinstance(expected, tuple) else value) == expected, key
+    assert cfg.algorithm.adv_estimator == "adagrpo"
+    assert compose(["preset=[grpo]"]).adagrpo.enable is False
+
+
+# ---- state across a resume --------------------------------------------------------------------
+def test_state_saved_each_step_and_restored(tmp_path):
+    from adagrpo_ext.sampler import AdaptiveReplayBuffer
+
+    def buffer(resume):
+        kwargs = {"adagrpo": {"enable": True}, "rollout_n": 4, "train_batch_size": 8,
+                  "checkpoint_dir": str(tmp_path), "resume_mode": "auto" if resume else "disable"}
+        return AdaptiveReplayBuffer(trainer_mode="sync", trainer_config={}, max_off_policy_threshold=None,
+                                    max_off_policy_strategy="drop", sampler_kwargs=kwargs)
+
+    first = buffer(resume=False)
+    for step in range(1, 6):
+        first.totals["extra_samples"] += 4
+        first._save_state(step)
+    files = sorted(p.name for p in (tmp_path / "adagrpo_state").iterdir())
+    assert files == ["global_step_3.json", "global_step_4.json", "global_step_5.json"]
+    assert json.loads((tmp_path / "adagrpo_state" / "global_step_5.json").read_text())["totals"]["extra_samples"] == 20
+
+    resumed = buffer(resume=True)
+    resumed._maybe_restore(global_steps=5)  # verl resumed from global_step_4
+    assert resumed.totals["extra_samples"] == 16
+    fresh = buffer(resume=False)
+    fresh._maybe_restore(global_steps=5)
+    assert fresh.totals["extra_samples"] == 0

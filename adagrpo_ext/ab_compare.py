@@ -1,0 +1,134 @@
+"""Plain GRPO and adaGRPO side by side on the same task, seeds and steps; writes a table, JSON and
+a PNG (validation accuracy vs step and vs generated tokens, zero-signal fraction, wall time).
+
+    .venv/bin/python -m adagrpo_ext.ab_compare                 # the CPU demo, 20 steps each
+    .venv/bin/python -m adagrpo_ext.ab_compare --steps 30 -- --model M --data D   # your task
+
+Both arms run `python -m launcher` (what train.sh runs) with preset adagrpo; the baseline sets
+adagrpo.enable=false, which trains exactly as verl's GRPO and only adds the sampler's metrics.
+Arguments after `--` go to both runs.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ARMS = {"grpo": ["adagrpo.enable=false"], "adagrpo": []}
+
+
+def run_arm(name: str, out: Path, args, extra: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "launcher", "--preset", "adagrpo", "--output_dir", str(out), "--experiment", name,
+           "--project", "ab", "--total_steps", str(args.steps), "--test_freq", str(args.test_freq),
+           "--rollout_n", str(args.rollout_n), "--save_freq", "-1", *ARMS[name], *extra]
+    print(f"[{name}] {' '.join(cmd[2:])}", flush=True)
+    start = time.time()
+    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wall = time.time() - start
+    tail = proc.stdout.strip().splitlines()[-3:]
+    print("\n".join(f"[{name}] {line}" for line in tail), flush=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"ab_compare: the {name} run failed (exit {proc.returncode}); log: "
+                         f"{out / 'ab' / name / 'train.log'}")
+    records = [json.loads(line) for line in (out / "ab" / name / "metrics.jsonl").read_text().splitlines()]
+    return {"records": records, "wall_s": wall}
+
+
+def summarize(records: list[dict], wall_s: float) -> dict:
+    from launcher.supervise import val_accuracy
+
+    val, steps, tokens = [], [], 0
+    for r in records:
+        data = r["data"]
+        acc = val_accuracy(data)
+        if "timing_s/step" in data:
+            tokens += data.get("adagrpo/generated_tokens", 0)
+            steps.append({"step": r["step"], "tokens": tokens, "zero_signal": data.get("adagrpo/zero_signal_frac"),
+                          "step_s": data["timing_s/step"], "gen_s": data.get("timing_s/gen"),
+                          "extra_samples": data.get("adagrpo/extra_samples", 0),
+                          "rescued": data.get("adagrpo/rescued_groups", 0),
+                          "hard": data.get("adagrpo/hard_groups", 0)})
+        if acc is not None:
+            val.append({"step": r["step"], "acc": acc, "tokens": tokens})
+    zero = [s["zero_signal"] for s in steps if s["zero_signal"] is not None]
+    return {
+        "val": val, "steps": steps, "wall_s": round(wall_s, 1),
+        "val_first": val[0]["acc"] if val else None, "val_last": val[-1]["acc"] if val else None,
+        "val_best": max((v["acc"] for v in val), default=None),
+        "generated_tokens": tokens,
+        "zero_signal_mean": sum(zero) / len(zero) if zero else None,
+        "train_s": round(sum(s["step_s"] for s in steps), 1),
+        "hard_groups": sum(s["hard"] for s in steps), "rescued_groups": sum(s["rescued"] for s in steps),
+        "extra_samples": sum(s["extra_samples"] for s in steps),
+    }
+
+
+def table(results: dict) -> str:
+    def pct(x):
+        return "-" if x is None else f"{x:.0%}"
+
+    rows = ["| arm | val acc first -> last (best) | generated tokens | zero-signal groups | hard / rescued "
+            "| extra samples | train s (sum of steps) | wall s |", "|" + "---|" * 8]
+    for name, r in results.items():
+        rows.append(f"| {name} | {pct(r['val_first'])} -> {pct(r['val_last'])} ({pct(r['val_best'])}) "
+                    f"| {r['generated_tokens']} | {pct(r['zero_signal_mean'])} | {r['hard_groups']} / "
+                    f"{r['rescued_groups']} | {r['extra_samples']} | {r['train_s']} | {r['wall_s']} |")
+    return "\n".join(rows)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for name, r in results.items():
+        axes[0].plot([v["step"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", label=name)
+        axes[1].plot([v["tokens"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", label=name)
+        axes[2].plot([s["step"] for s in r["steps"]], [s["zero_signal"] for s in r["steps"]], label=name)
+    for ax, (x, y) in zip(axes, [("step", "val accuracy"), ("generated tokens", "val accuracy"),
+                                 ("step", "zero-signal fraction of trained groups")]):
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("plain GRPO vs adaGRPO (same task, seeds, steps)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--test_freq", type=int, default=5)
+    parser.add_argument("--rollout_n", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=REPO / "outputs" / "ab_compare")
+    parser.add_argument("--arms", default="grpo,adagrpo", help="comma-separated: grpo, adagrpo")
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in args.arms.split(","):
+        if name not in ARMS:
+            parser.error(f"--arms: unknown arm {name!r}; valid: {', '.join(ARMS)}")
+        run = run_arm(name, out, args, extra)
+        results[name] = summarize(run["records"], run["wall_s"])
+    text = table(results)
+    (out / "ab_table.md").write_text(text + "\n")
+    (out / "ab_results.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                                     "extra": extra, "results": results}, indent=1))
+    plot(results, out / "ab_compare.png")
+    print(text)
+    print(f"written: {out / 'ab_table.md'}, {out / 'ab_results.json'}, {out / 'ab_compare.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

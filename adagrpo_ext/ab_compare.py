@@ -74,8 +74,8 @@ def table(results: dict) -> str:
             "| extra samples | train s (sum of steps) | wall s |", "|" + "---|" * 8]
     for name, r in results.items():
         rows.append(f"| {name} | {pct(r['val_first'])} -> {pct(r['val_last'])} ({pct(r['val_best'])}) "
-                    f"| {r['generated_tokens']} | {pct(r['zero_signal_mean'])} | {r['hard_groups']} / "
-                    f"{r['rescued_groups']} | {r['extra_samples']} | {r['train_s']} | {r['wall_s']} |")
+                    f"| {int(r['generated_tokens'])} | {pct(r['zero_signal_mean'])} | {int(r['hard_groups'])} / "
+                    f"{int(r['rescued_groups'])} | {int(r['extra_samples'])} | {r['train_s']} | {r['wall_s']} |")
     return "\n".join(rows)
 
 

@@ -175,8 +175,11 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             return {"adagrpo/active": float(active)}
         zero = sum(len(g) > 1 and max(g) == min(g) for g in groups.values())
         effective = [len(g) + (priors[u].count if u in priors else 0) for u, g in groups.items()]
-        return {"adagrpo/active": float(active), "adagrpo/zero_signal_frac": zero / len(groups),
-                "adagrpo/effective_n": float(np.mean(effective))}
+        metrics = {"adagrpo/active": float(active), "adagrpo/zero_signal_frac": zero / len(groups),
+                   "adagrpo/effective_n": float(np.mean(effective))}
+        if not active:  # what adaGRPO would have re-asked: groups failing the condition on their draw
+            metrics["adagrpo/hard_groups"] = sum(not self.settings.passes(g) for g in groups.values())
+        return metrics
 
     # ---- state across a resume ------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -12,7 +12,7 @@ PRESETS = sorted(p.stem for p in (CONFIG_DIR / "preset").glob("*.yaml"))
 @pytest.mark.parametrize("preset", PRESETS)
 def test_preset_composes(preset):
     cfg = compose([f"preset=[grpo,{preset}]"])
-    assert cfg.algorithm.adv_estimator == "grpo"
+    assert cfg.algorithm.adv_estimator == ("adagrpo" if preset == "adagrpo" else "grpo")
 
 
 def test_presets_set_what_they_promise():

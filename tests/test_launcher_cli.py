@@ -115,3 +115,8 @@ def test_adagrpo_preset_composes_with_drgrpo():
     assert out.returncode == 0, out.stderr
     assert "adv_estimator: adagrpo" in out.stdout and "loss_agg_mode: seq-mean-token-sum-norm" in out.stdout
     assert "VERL_ENGINE_VENDOR: adagrpo" in out.stdout
+
+
+def test_lora_on_the_cpu_stack_is_refused_in_one_line():
+    out = launch("--dry-run", "--lora_rank", "8")
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "LoRA needs a GPU" in out.stderr

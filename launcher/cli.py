@@ -130,6 +130,9 @@ def run(plan, verbose: bool) -> int:
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     (plan.run_dir / "config.yaml").write_text(plan.config_yaml)
     (plan.run_dir / "command.sh").write_text(plan.shell_command())
+    if plan.metrics_path.exists():
+        # verl's file logger starts the file afresh (also on --resume): keep the earlier steps.
+        plan.metrics_path.replace(plan.metrics_path.with_name("metrics.previous.jsonl"))
     print(f"run: {plan.run_dir}  (log: {plan.log_path})")
     print(f"starting verl ({plan.device_summary}); the first step takes a minute or two...")
     env = {**os.environ, **plan.env_delta}

@@ -93,6 +93,8 @@ class MetricsTail:
     def poll(self) -> list[dict]:
         if not self.path.exists():
             return []
+        if self.path.stat().st_size < self.offset:  # started afresh under us
+            self.offset, self.records = 0, []
         with open(self.path, "rb") as f:
             f.seek(self.offset)
             chunk = f.read()

@@ -61,3 +61,14 @@ def test_ctrl_c_stops_the_run_and_its_children(tmp_path):
     outcome = _run(code, tmp_path)
     assert outcome.reason == "stopped by SIGINT"
     assert not [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(99)" in " ".join(p.info["cmdline"] or [])]
+
+
+def test_metrics_tail_follows_a_file_started_afresh(tmp_path):
+    from launcher.supervise import MetricsTail
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1, "data": {}}\n{"step": 2, "data": {}}\n')
+    tail = MetricsTail(path)
+    assert [r["step"] for r in tail.poll()] == [1, 2]
+    path.write_text('{"step": 3, "data": {}}\n')  # verl's logger truncates on a resumed run
+    assert [r["step"] for r in tail.poll()] == [3] and [r["step"] for r in tail.records] == [3]

@@ -68,6 +68,6 @@ class AdaAgentLoopManager(AgentLoopManagerTQ):
         self._next_worker += 1
         ray.get(worker.generate_sequences.remote(row))
 
-    def forget(self, uids) -> None:
-        for uid in uids:
-            self._train_prompts.pop(uid, None)
+    def forget_all(self) -> None:
+        """The step's batch is taken: its prompts will not be re-asked."""
+        self._train_prompts.clear()

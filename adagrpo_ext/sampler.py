@@ -50,7 +50,6 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             raise ValueError(f"adaGRPO runs with trainer.v1.trainer_mode=sync, not {self.trainer_mode!r}")
         self.settings = from_mapping(
             kw.get("adagrpo"), rollout_n=kw.get("rollout_n"), train_batch_size=kw.get("train_batch_size"),
-            base_temperature=kw.get("temperature"), base_top_p=kw.get("top_p"),
             checkpoint_dir=kw.get("checkpoint_dir"), resume=kw.get("resume_mode", "disable") != "disable")
         self.totals = dict.fromkeys(TOTALS, 0)
         self._restored = False
@@ -87,7 +86,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             self.totals["generated_tokens"] += generated
         manager = agent_loop._active_manager
         if manager is not None:
-            manager.forget(list(manager._train_prompts))
+            manager.forget_all()
         metrics.update({f"adagrpo/total_{k}": v for k, v in self.totals.items()})
         self._save_state(global_steps)
         return batch, metrics

@@ -27,8 +27,6 @@ class AdaGRPOSettings:
     # Filled from the rest of the config, not meant to be set by hand.
     rollout_n: int = 1
     train_batch_size: int = 1
-    base_temperature: float = 1.0
-    base_top_p: float = 1.0
     checkpoint_dir: str | None = None
     resume: bool = False
 
@@ -103,4 +101,4 @@ def _check(s: AdaGRPOSettings) -> None:
 
 
 _USER_KEYS = {f.name for f in fields(AdaGRPOSettings)} - {
-    "rollout_n", "train_batch_size", "base_temperature", "base_top_p", "checkpoint_dir", "resume"}
+    "rollout_n", "train_batch_size", "checkpoint_dir", "resume"}

@@ -15,6 +15,7 @@ Step 1 is warm-up and left out when there are more steps. Writes outputs/bench/g
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -90,7 +91,6 @@ def standalone_vllm(run: dict, out: Path) -> dict:
     env = None
     if not _has_gpu():
         from launcher.plan import CPU_ENV
-        import os
 
         env = {**os.environ, **CPU_ENV, "VLLM_CPU_KVCACHE_SPACE": "1"}
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
@@ -115,8 +115,6 @@ def environment() -> dict:
                          capture_output=True, text=True) if _has_gpu() else None
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    import os
-
     device = gpu.stdout.strip().replace("\n", "; ") if gpu else f"CPU only: {os.cpu_count()} cores, {cpu}"
     return {"device": device, "python": platform.python_version(), "versions": versions}
 

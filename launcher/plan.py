@@ -84,7 +84,7 @@ def check_adagrpo(cfg) -> None:
     from adagrpo_ext.settings import SettingsError, from_mapping
 
     try:
-        from_mapping({k: v for k, v in cfg.adagrpo.items()})
+        from_mapping(cfg.adagrpo)
     except SettingsError as err:
         raise UsageError(str(err)) from None
 

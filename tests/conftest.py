@@ -16,7 +16,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 E2E_TIMEOUT_S = 900
 
 
-def _kill_tree(pid: int) -> None:
+def kill_tree(pid: int) -> None:
     try:
         parent = psutil.Process(pid)
     except psutil.Error:
@@ -36,7 +36,7 @@ def run_launcher(out: Path, experiment: str, args: list[str]) -> dict:
     try:
         stdout, _ = proc.communicate(timeout=E2E_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        _kill_tree(proc.pid)
+        kill_tree(proc.pid)
         stdout, _ = proc.communicate()
         pytest.fail(f"trainer did not finish in {E2E_TIMEOUT_S} s:\n{stdout[-3000:]}")
     run_dir = out / "demo" / experiment

@@ -3,15 +3,13 @@ the trainer on a two-node Ray cluster (two raylets on this machine)."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 
-from conftest import REPO
+from conftest import REPO, kill_tree
 
 pytestmark = pytest.mark.slow
 
@@ -28,15 +26,6 @@ def _steps(metrics) -> list[int]:
             if "timing_s/step" in json.loads(line)["data"]]
 
 
-def _kill_tree_hard(pid):
-    procs = [psutil.Process(pid)] + psutil.Process(pid).children(recursive=True)
-    for p in procs:
-        try:
-            p.send_signal(signal.SIGKILL)
-        except psutil.Error:
-            pass
-
-
 def test_resume_after_kill_9_loses_at_most_one_save_interval(tmp_path):
     run_dir = tmp_path / "demo" / "x"
     proc = _launch(tmp_path, "--total_steps", "6", "--save_freq", "2")
@@ -45,7 +34,7 @@ def test_resume_after_kill_9_loses_at_most_one_save_interval(tmp_path):
         if (run_dir / "metrics.jsonl").exists() and max(_steps(run_dir / "metrics.jsonl"), default=0) >= 3:
             break
         time.sleep(2)
-    _kill_tree_hard(proc.pid)
+    kill_tree(proc.pid)
     proc.wait()
     assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
     (run_dir / "metrics.jsonl").rename(run_dir / "metrics-first.jsonl")

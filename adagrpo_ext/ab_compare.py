@@ -33,12 +33,14 @@ def run_arm(name: str, out: Path, args, extra: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"ab_compare: the {name} run failed (exit {proc.returncode}); log: "
                          f"{out / 'ab' / name / 'train.log'}")
-    records = [json.loads(line) for line in (out / "ab" / name / "metrics.jsonl").read_text().splitlines()]
+    from launcher.metrics import read_records
+
+    records = read_records(out / "ab" / name / "metrics.jsonl")
     return {"records": records, "wall_s": wall}
 
 
 def summarize(records: list[dict], wall_s: float) -> dict:
-    from launcher.supervise import val_accuracy
+    from launcher.metrics import val_accuracy
 
     val, steps, tokens = [], [], 0
     for r in records:

@@ -39,8 +39,9 @@ def run_training(name: str, out: Path, steps: int, extra: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"grpo_throughput: the {name} run failed; log: {run_dir / 'train.log'}\n"
                          + "\n".join(proc.stdout.splitlines()[-3:]))
-    steps_data = [json.loads(line)["data"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    steps_data = [d for d in steps_data if "timing_s/step" in d]
+    from launcher.metrics import read_records, training_steps
+
+    steps_data = [r["data"] for r in training_steps(read_records(run_dir / "metrics.jsonl"))]
     config = (run_dir / "config.yaml").read_text()
     return {"steps": steps_data, "wall_s": time.time() - start, "run_dir": run_dir, "config": config}
 

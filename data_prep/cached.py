@@ -1,6 +1,7 @@
 """For `./train.sh --data my.jsonl`: convert once into outputs/data/, reuse while the file is unchanged."""
 
 import hashlib
+import json
 from argparse import Namespace
 from pathlib import Path
 
@@ -9,16 +10,21 @@ from .convert import Columns
 from .readers import DataError, read_rows
 
 
-def convert_cached(path: Path, out_root: Path) -> tuple[Path, Path | None]:
-    """Returns (train.parquet, val.parquet or None); 10% of the rows become validation."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+def convert_cached(path: Path, out_root: Path, val_size: float = 0.1,
+                   columns: Columns | None = None) -> tuple[Path, Path | None]:
+    """Returns (train.parquet, val.parquet or None). `val_size` 0 converts the file whole.
+    The cache key holds the file's content digest and every setting, so an edited file or other
+    columns are converted again, never silently reused."""
+    columns = columns or Columns()
+    settings = json.dumps([val_size, vars(columns)], sort_keys=True)
+    digest = hashlib.sha256(path.read_bytes() + settings.encode()).hexdigest()[:12]
     out = out_root / f"{path.stem}-{digest}"
     train, val = out / "train.parquet", out / "val.parquet"
     if not train.exists():
-        args = Namespace(out=out, val_size=0.1, seed=0, limit=None, system_prompt=None, instruction=None,
+        args = Namespace(out=out, val_size=val_size, seed=0, limit=None, system_prompt=None, instruction=None,
                          fewshot=None, tokenizer=None, max_prompt_tokens=None, drop_long=False)
         try:
-            run_conversion(read_rows(str(path)), args, Columns())
+            run_conversion(read_rows(str(path)), args, columns)
         except DataError as err:
-            raise DataError(f"--data {path}: {err}") from None
+            raise DataError(f"{path}: {err}") from None
     return train, (val if val.exists() else None)

@@ -32,24 +32,37 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
+def _error_summary(errors: list[tuple[str, str]]) -> str:
+    """The same problem on many rows is said once, with a count and the first rows that have it."""
+    by_message: dict[str, list[str]] = {}
+    for where, message in errors:
+        by_message.setdefault(message, []).append(where)
+    lines = []
+    for message, wheres in list(by_message.items())[:MAX_ERRORS_SHOWN]:
+        shown = ", ".join(wheres[:3]) + (f" and {len(wheres) - 3} more" if len(wheres) > 3 else "")
+        lines.append(f"{shown}: {message}")
+    more = len(by_message) - MAX_ERRORS_SHOWN
+    return "\n".join(f"  {line}" for line in lines) + (f"\n  ... and {more} other problems" if more > 0 else "")
+
+
 def build_rows(records, columns: Columns, style: PromptStyle, report: Report) -> list[dict]:
-    """Validate every record; collect all errors (up to a limit) before failing, so one run shows them."""
+    """Validate every record; collect all errors before failing, so one run shows them."""
     rows, errors, seen = [], [], set()
     for where, record in records:
         if not isinstance(record, dict):
-            errors.append(f"{where}: expected an object with {columns.prompt!r} and {columns.answer!r}")
+            errors.append((where, f"expected an object with {columns.prompt!r} and {columns.answer!r}"))
             continue
         missing = [k for k in (columns.prompt, columns.answer) if k not in record]
         if missing:
             have = ", ".join(map(repr, list(record)[:8])) or "nothing"
-            errors.append(f"{where}: missing {' and '.join(map(repr, missing))} (the row has {have}; "
-                          f"choose columns with --prompt-key/--answer-key)")
+            errors.append((where, f"missing {' and '.join(map(repr, missing))} (the row has {have}; "
+                                  f"choose columns with --prompt-key/--answer-key)"))
             continue
         source = str(record.get(columns.source) or columns.default_source)
         try:
             row = make_row(record[columns.prompt], record[columns.answer], source, style, where)
         except DataError as err:
-            errors.append(str(err))
+            errors.append((where, str(err).removeprefix(f"{where}: ")))
             continue
         key = json.dumps([row["prompt"], row["reward_model"]["ground_truth"], source], sort_keys=True)
         if key in seen:
@@ -60,9 +73,7 @@ def build_rows(records, columns: Columns, style: PromptStyle, report: Report) ->
             report.unknown_sources[source] += 1
         rows.append(row)
     if errors:
-        shown = "\n".join(f"  {e}" for e in errors[:MAX_ERRORS_SHOWN])
-        more = f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
-        raise DataError(f"{len(errors)} invalid row(s); nothing written:\n{shown}{more}")
+        raise DataError(f"{len(errors)} invalid row(s); nothing written:\n{_error_summary(errors)}")
     if not rows:
         raise DataError("no rows to write")
     report.rows = len(rows)
@@ -130,7 +141,10 @@ def write_parquet_atomic(files: dict[Path, list[dict]]) -> None:
             os.close(fd)
             staged.append((tmp, path))
             pq.write_table(pa.Table.from_pylist(rows), tmp)
+        umask = os.umask(0)
+        os.umask(umask)
         for tmp, path in staged:
+            os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would: others on a shared file system can read
             os.replace(tmp, path)
     finally:
         for tmp, _ in staged:

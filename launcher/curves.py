@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from .metrics import val_accuracy
+
 PANELS = (
     ("reward (train mean)", ("critic/score/mean",)),
     ("validation accuracy", None),  # any val-core/*/acc/mean@1
@@ -11,8 +13,6 @@ PANELS = (
 
 
 def _series(records: list[dict], keys) -> tuple[list, list]:
-    from .supervise import val_accuracy
-
     xs, ys = [], []
     for record in records:
         data = record["data"]

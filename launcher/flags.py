@@ -1,10 +1,13 @@
-"""The one table of launcher flags. It drives parsing, --help, env vars and experiment names.
+"""The one table of launcher flags: parsing, --help, env vars, and every flag-to-override rule.
 
 Precedence (lowest to highest): config defaults < presets < env vars < flags < raw `key=value`.
+A raw override of a key that a flag owns (`actor_rollout_ref.model.path=...`) counts as that flag.
 """
 
 import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 
@@ -42,6 +45,45 @@ def _str(text: str) -> str:
     return text
 
 
+def hydra_value(value) -> str:
+    """A Python value as a Hydra override value (strings quoted where Hydra would split or parse them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and re.search(r"[\s,\[\]{}()'\"=:$\\]", value):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)
+
+
+def split_list(value) -> list[str]:
+    """`a.parquet,b.parquet` (a flag) -> the files."""
+    return [p for p in str(value or "").split(",") if p]
+
+
+def _file_list(key: str) -> Callable[[object], list[str]]:
+    def overrides(value) -> list[str]:
+        paths = split_list(value)
+        if len(paths) == 1:
+            return [f"{key}={hydra_value(paths[0])}"]
+        return [f"{key}=[{','.join(hydra_value(p) for p in paths)}]"]  # verl reads a list of files
+
+    return overrides
+
+
+def _reward_func(spec) -> list[str]:
+    from reward.user_file import split_spec
+
+    path, name = split_spec(str(spec))
+    return [f"reward.custom_reward_function.path={hydra_value(str(Path(path).expanduser().resolve()))}",
+            f"reward.custom_reward_function.name={name}"]
+
+
+def _logger(value) -> list[str]:
+    loggers = [x.strip() for x in str(value).split(",") if x.strip()]
+    if "file" not in loggers:
+        loggers.append("file")  # the launcher's progress line and summary read it
+    return [f"trainer.logger=[{','.join(loggers)}]"]
+
+
 @dataclass(frozen=True)
 class Flag:
     name: str  # e.g. "rollout_n" -> --rollout_n
@@ -53,19 +95,29 @@ class Flag:
     metavar: str = "VALUE"
     choices: tuple[str, ...] = ()
     aliases: tuple[str, ...] = field(default=())
+    to_overrides: Callable[[object], list[str]] | None = None  # when a flag does more than set `keys`
+    names_run: bool = True  # part of the default experiment name: it changes what is trained
 
 
 FLAGS: tuple[Flag, ...] = (
-    Flag("model", "HF model id or local directory", ("actor_rollout_ref.model.path",), env="MODEL", metavar="ID|DIR"),
-    Flag("data", "training data: parquet, or JSON/JSONL converted once with data_prep",
-         ("data.train_files",), env="TRAIN_FILES", metavar="FILE", aliases=("train_files",)),
-    Flag("val_files", "validation data (parquet/JSON/JSONL)", ("data.val_files",), env="VAL_FILES", metavar="FILE"),
+    Flag("model", "HF model id or local directory", ("actor_rollout_ref.model.path",), env="MODEL", metavar="ID|DIR",
+         names_run=False),  # the model's own name leads the experiment name instead
+    Flag("data", "training data: parquet, a data_prep folder, or JSON/JSONL/CSV converted once with data_prep",
+         env="TRAIN_FILES", metavar="FILE|DIR", aliases=("train_files",), to_overrides=_file_list("data.train_files"),
+         names_run=False),
+    Flag("val_files", "validation data (parquet/JSON/JSONL/CSV), used whole", env="VAL_FILES", metavar="FILE",
+         to_overrides=_file_list("data.val_files"), names_run=False),
+    Flag("prompt_key", "column of the question in JSON/JSONL/CSV --data (data_prep --prompt-key)", metavar="NAME",
+         names_run=False),
+    Flag("answer_key", "column of the reference answer (data_prep --answer-key)", metavar="NAME", names_run=False),
+    Flag("data_source", "data_source for rows without one (data_prep --data-source)", metavar="NAME",
+         names_run=False),
     Flag("rollout_n", "responses sampled per prompt (the GRPO group size)", ("actor_rollout_ref.rollout.n",),
          _positive_int, env="ROLLOUT_N", metavar="N"),
     Flag("epochs", "passes over the training data", ("trainer.total_epochs",), _positive_int,
-         env="TOTAL_EPOCHS", metavar="N"),
+         env="TOTAL_EPOCHS", metavar="N", names_run=False),
     Flag("total_steps", "stop after this many steps (overrides epochs)", ("trainer.total_training_steps",),
-         _positive_int, env="TOTAL_STEPS", metavar="N"),
+         _positive_int, env="TOTAL_STEPS", metavar="N", names_run=False),
     Flag("batch_size", "prompts per step", ("data.train_batch_size",), _positive_int,
          env="TRAIN_BATCH_SIZE", metavar="N"),
     Flag("lr", "actor learning rate", ("actor_rollout_ref.actor.optim.lr",), _float, env="LEARNING_RATE",
@@ -76,7 +128,8 @@ FLAGS: tuple[Flag, ...] = (
          metavar="TYPE", choices=("kl", "k1", "abs", "mse", "k2", "low_var_kl", "k3", "full")),
     Flag("use_kl_loss", "use the KL loss to the reference model", ("actor_rollout_ref.actor.use_kl_loss",), _bool,
          env="USE_KL_LOSS", metavar="BOOL"),
-    Flag("no_kl", "no KL loss and no reference model", is_switch=True),
+    Flag("no_kl", "no KL loss and no reference model", is_switch=True,
+         to_overrides=lambda _: ["actor_rollout_ref.actor.use_kl_loss=false"]),
     Flag("norm_adv_by_std", "divide group advantages by their std (false = DrGRPO)",
          ("algorithm.norm_adv_by_std_in_grpo",), _bool, env="NORM_ADV_BY_STD", metavar="BOOL"),
     Flag("max_prompt_length", "longest prompt in tokens", ("data.max_prompt_length",), _positive_int,
@@ -86,31 +139,40 @@ FLAGS: tuple[Flag, ...] = (
     Flag("temperature", "rollout sampling temperature", ("actor_rollout_ref.rollout.temperature",), _float,
          env="TEMPERATURE", metavar="T"),
     Flag("reward_func", "reward file defining compute_score (or PATH:NAME)", env="REWARD_FUNC",
-         metavar="PATH[:NAME]"),
+         metavar="PATH[:NAME]", to_overrides=_reward_func),
     Flag("n_gpus", "GPUs per node (on a CPU machine: parallel CPU workers)", ("trainer.n_gpus_per_node",),
          _positive_int, env="N_GPUS", metavar="N"),
     Flag("nnodes", "nodes in the Ray cluster", ("trainer.nnodes",), _positive_int, env="NNODES", metavar="N"),
     Flag("tp", "vLLM tensor-parallel size", ("actor_rollout_ref.rollout.tensor_model_parallel_size",),
          _positive_int, env="TP", metavar="N"),
+    Flag("device", "plan for this device: gpu previews a GPU plan here with --dry-run (default: what is found)",
+         metavar="cpu|gpu", choices=("cpu", "gpu"), names_run=False),
     Flag("lora_rank", "LoRA rank (0 = full fine-tuning)", ("actor_rollout_ref.model.lora_rank",), _int,
          env="LORA_RANK", metavar="R"),
     Flag("lora_alpha", "LoRA alpha", ("actor_rollout_ref.model.lora_alpha",), _int, env="LORA_ALPHA", metavar="A"),
-    Flag("offload", "offload parameters and optimizer state to CPU", is_switch=True, env="OFFLOAD"),
-    Flag("save_freq", "save a checkpoint every N steps (-1: never)", ("trainer.save_freq",), _int,
-         env="SAVE_FREQ", metavar="N"),
-    Flag("test_freq", "validate every N steps (-1: only at the start and end)", ("trainer.test_freq",), _int,
-         env="TEST_FREQ", metavar="N"),
-    Flag("resume", "continue from the latest checkpoint of this experiment", is_switch=True, env="RESUME"),
-    Flag("output_dir", "root of run outputs", env="OUTPUT_DIR", metavar="DIR"),
+    Flag("offload", "offload parameters and optimizer state to CPU", is_switch=True, env="OFFLOAD",
+         to_overrides=lambda _: ["actor_rollout_ref.actor.fsdp_config.param_offload=true",
+                                 "actor_rollout_ref.actor.fsdp_config.optimizer_offload=true",
+                                 "actor_rollout_ref.ref.fsdp_config.param_offload=true"]),
+    Flag("save_freq", "save a checkpoint every N steps and at the last (-1: never)", ("trainer.save_freq",), _int,
+         env="SAVE_FREQ", metavar="N", names_run=False),
+    Flag("test_freq", "validate every N steps (-1: only before training)", ("trainer.test_freq",), _int,
+         env="TEST_FREQ", metavar="N", names_run=False),
+    Flag("resume", "continue from the latest checkpoint of this run folder", is_switch=True, env="RESUME",
+         to_overrides=lambda _: ["trainer.resume_mode=auto"], names_run=False),
+    Flag("output_dir", "root of run outputs", env="OUTPUT_DIR", metavar="DIR", names_run=False),
     Flag("project", "project name (outputs/<project>/<experiment>)", ("trainer.project_name",), env="PROJECT",
-         metavar="NAME"),
-    Flag("experiment", "experiment name (default: made from the non-default settings)",
-         ("trainer.experiment_name",), env="EXPERIMENT", metavar="NAME"),
-    Flag("logger", "comma-separated: console,tensorboard,wandb,file", env="LOGGER", metavar="LIST"),
-    Flag("preset", "configs/preset overlay; repeat or comma-separate", env="PRESET", metavar="NAME"),
-    Flag("verbose", "stream verl's full log to the terminal too", is_switch=True, env="VERBOSE"),
-    Flag("dry-run", "print the resolved config and command; start nothing", is_switch=True),
-    Flag("help", "show this help", is_switch=True, aliases=("h",)),
+         metavar="NAME", names_run=False),
+    Flag("experiment", "experiment name (default: made from the settings that change what is trained)",
+         ("trainer.experiment_name",), env="EXPERIMENT", metavar="NAME", names_run=False),
+    Flag("logger", "comma-separated: console,tensorboard,wandb,file", env="LOGGER", metavar="LIST",
+         to_overrides=_logger, names_run=False),
+    Flag("preset", "configs/preset overlay; repeat or comma-separate", env="PRESET", metavar="NAME",
+         names_run=False),
+    Flag("verbose", "stream verl's full log to the terminal too", is_switch=True, env="VERBOSE", names_run=False),
+    Flag("dry-run", "print the plan, the resolved config and the command; start nothing", is_switch=True,
+         names_run=False),
+    Flag("help", "show this help", is_switch=True, aliases=("h",), names_run=False),
 )
 
 BY_NAME: dict[str, Flag] = {}
@@ -119,6 +181,11 @@ for _flag in FLAGS:
         BY_NAME[_name] = _flag
         BY_NAME[_name.replace("-", "_")] = _flag
         BY_NAME[_name.replace("_", "-")] = _flag
+
+# Raw overrides of these keys are the flag itself (verl users paste their override lists).
+RAW_KEY_FLAGS = {"actor_rollout_ref.model.path": "model", "data.train_files": "data", "data.val_files": "val_files",
+                 "trainer.project_name": "project", "trainer.experiment_name": "experiment",
+                 "trainer.n_gpus_per_node": "n_gpus", "trainer.nnodes": "nnodes"}
 
 
 def _convert(flag: Flag, raw: str, origin: str):
@@ -133,10 +200,28 @@ def _convert(flag: Flag, raw: str, origin: str):
 
 @dataclass
 class Parsed:
-    values: dict[str, object]  # flag name -> value (env vars and flags merged)
-    explicit: set[str]  # names given on the command line
+    values: dict[str, object]  # flag name -> value (env vars, flags and owned raw keys merged)
+    explicit: set[str]  # names given on the command line (flags or owned raw keys)
     presets: list[str]
-    overrides: list[str]  # raw Hydra overrides, in order
+    overrides: list[str]  # raw Hydra overrides, in order (owned keys taken out)
+
+
+def _raw_flag_value(override: str):
+    """`data.train_files="['a', 'b']"` -> ("data", "a,b"); None when the key is not a flag's."""
+    key, _, text = override.partition("=")
+    name = RAW_KEY_FLAGS.get(key.lstrip("+"))
+    if name is None or key.startswith("~"):
+        return None
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        value = OverridesParser.create().parse_override(f"{key.lstrip('+')}={text}").value()
+    except HydraException as err:
+        raise UsageError(f"{override}: {str(err).splitlines()[0]}") from None
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    return name, _convert(BY_NAME[name], str(value), key)
 
 
 def parse(argv: list[str], environ: dict[str, str] | None = None) -> Parsed:
@@ -154,6 +239,7 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Parsed:
                 values[flag.name] = _convert(flag, raw, f"env {flag.env}")
     explicit: set[str] = set()
     overrides: list[str] = []
+    from_raw: dict[str, object] = {}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -182,10 +268,49 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Parsed:
                     values[flag.name] = _convert(flag, raw, f"--{flag.name}")
             explicit.add(flag.name)
         elif "=" in arg:
-            overrides.append(arg)
+            owned = _raw_flag_value(arg)
+            if owned is None:
+                overrides.append(arg)
+            else:
+                from_raw[owned[0]] = owned[1]
         else:
             raise UsageError(f"unexpected argument {arg!r}: flags start with --, Hydra overrides look like key=value")
+    values.update(from_raw)  # raw overrides win over flags, wherever they stand on the line
+    explicit |= set(from_raw)
     return Parsed(values, explicit, presets, overrides)
+
+
+def flag_overrides(values: dict) -> list[str]:
+    """Hydra overrides for every flag that has a value (env var, flag or owned raw key)."""
+    out = []
+    for flag in FLAGS:
+        if flag.name not in values or (flag.is_switch and not values[flag.name]):
+            continue
+        if flag.to_overrides is not None:
+            out += flag.to_overrides(values[flag.name])
+        out += [f"{key}={hydra_value(values[flag.name])}" for key in flag.keys]
+    return out
+
+
+def experiment_name(values: dict, presets: list[str], demo: bool) -> str:
+    """Made from the settings that change what is trained, so such runs never share a folder, while
+    how long to train and how often to save, validate or log never move a run to another folder."""
+    from reward.user_file import split_spec
+
+    parts = ["demo"] if demo else ["grpo"]
+    if "model" in values:
+        parts.append(Path(str(values["model"]).rstrip("/")).name)
+    parts += [p for p in presets if p not in ("grpo", "cpu", "demo")]
+    for flag in FLAGS:
+        if flag.name in values and flag.names_run:
+            value = values[flag.name]
+            if flag.name == "reward_func":
+                path, name = split_spec(str(value))
+                value = Path(path).stem + ("" if name == "compute_score" else f".{name}")
+                parts.append(f"reward-{value}")
+            else:
+                parts.append(flag.name if value is True else f"{flag.name}{value}")
+    return re.sub(r"[^\w.+-]", "_", "-".join(parts))
 
 
 def help_text() -> str:

@@ -1,9 +1,14 @@
-"""What this machine has, and the parallel sizes that fit it (checked before Ray starts)."""
+"""What this machine has, and the batch sizes that fit it (checked and fitted before Ray starts)."""
 
+import importlib.util
 import shutil
 import subprocess
+import sys
+from dataclasses import dataclass
 
 from .flags import UsageError
+
+MINI_BATCH_KEY = "actor_rollout_ref.actor.ppo_mini_batch_size"
 
 
 def count_gpus() -> int:
@@ -17,29 +22,83 @@ def count_gpus() -> int:
     return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
 
 
-def check_divisibility(batch_size: int, mini_batch: int, rollout_n: int, n_gpus: int, nnodes: int, tp: int) -> None:
+def flash_attn_works() -> bool:
+    """flash_attn imports here (installed and built for this torch). Checked in a child process:
+    a wheel built for another torch fails at import with an undefined symbol."""
+    if importlib.util.find_spec("flash_attn") is None:
+        return False
+    try:
+        done = subprocess.run([sys.executable, "-c", "import flash_attn"], capture_output=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@dataclass
+class Change:
+    """A setting the launcher chose because the user did not: shown in the plan."""
+    key: str
+    old: object
+    new: object
+
+    @property
+    def override(self) -> str:
+        return f"{self.key}={self.new}"
+
+
+def get(cfg, key: str):
+    node = cfg
+    for part in key.split("."):
+        node = node.get(part) if node is not None else None
+    return node
+
+
+def world_size(cfg) -> int:
+    return int(cfg.trainer.n_gpus_per_node) * int(cfg.trainer.nnodes)
+
+
+def fit_mini_batch(cfg, user_keys: set[str]) -> list[Change]:
+    """verl's mini-batch default (64 prompts) is sized for GPU batches of 256+: when the user did not
+    set it, it follows --batch_size down to the largest size that divides the batch and splits over
+    the GPUs. A user's own value is kept (and checked by check_divisibility)."""
+    if MINI_BATCH_KEY in user_keys:
+        return []
+    batch, mini, n, world = (int(cfg.data.train_batch_size), int(get(cfg, MINI_BATCH_KEY)),
+                             int(cfg.actor_rollout_ref.rollout.n), world_size(cfg))
+    if mini <= batch and batch % mini == 0 and (mini * n) % world == 0:
+        return []
+    fits = [d for d in range(1, min(mini, batch) + 1) if batch % d == 0 and (d * n) % world == 0]
+    return [Change(MINI_BATCH_KEY, mini, max(fits))] if fits else []
+
+
+def check_divisibility(cfg) -> None:
     """verl's own checks fire late, inside Ray, as assertion tracebacks; these say which number to change."""
-    world = n_gpus * nnodes
+    batch, mini, n, world = (int(cfg.data.train_batch_size), int(get(cfg, MINI_BATCH_KEY)),
+                             int(cfg.actor_rollout_ref.rollout.n), world_size(cfg))
+    tp = int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size)
     if world % tp:
         raise UsageError(f"--tp {tp} must divide the number of GPUs ({world}): use --tp 1, or a divisor of {world}")
-    if mini_batch > batch_size:
-        raise UsageError(f"ppo_mini_batch_size {mini_batch} exceeds --batch_size {batch_size}: lower "
-                         f"actor_rollout_ref.actor.ppo_mini_batch_size or raise --batch_size")
-    if batch_size % mini_batch:
-        raise UsageError(f"--batch_size {batch_size} must be a multiple of ppo_mini_batch_size {mini_batch}")
-    if (mini_batch * rollout_n) % world:
-        raise UsageError(f"ppo_mini_batch_size x rollout_n = {mini_batch * rollout_n} responses must split evenly "
-                         f"over {world} GPUs: change --batch_size/--rollout_n or --n_gpus")
-    if (batch_size * rollout_n) % world:
-        raise UsageError(f"--batch_size x --rollout_n = {batch_size * rollout_n} responses must split evenly over "
-                         f"{world} GPUs: change --batch_size, --rollout_n or --n_gpus")
+    if mini > batch:
+        raise UsageError(f"{MINI_BATCH_KEY}={mini} exceeds --batch_size {batch}: lower it to a divisor of {batch} "
+                         f"or raise --batch_size")
+    if batch % mini:
+        raise UsageError(f"--batch_size {batch} must be a multiple of {MINI_BATCH_KEY}={mini}")
+    if (mini * n) % world:
+        raise UsageError(f"{MINI_BATCH_KEY} x --rollout_n = {mini * n} responses must split evenly over {world} "
+                         f"GPUs: change --batch_size/--rollout_n or --n_gpus")
+    if (batch * n) % world:
+        raise UsageError(f"--batch_size x --rollout_n = {batch * n} responses must split evenly over {world} GPUs: "
+                         f"change --batch_size, --rollout_n or --n_gpus")
 
 
 MICRO_BATCH_KEYS = {
-    # key -> which per-GPU batch it splits: "update" = mini-batch responses, "forward" = step responses
-    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": "update",
-    "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": "forward",
-    "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": "forward",
+    # key -> (which per-GPU batch it splits: "update" = mini-batch responses, "forward" = step
+    # responses; the switch that replaces it with token budgets)
+    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": ("update", "actor_rollout_ref.actor.use_dynamic_bsz"),
+    "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu":
+        ("forward", "actor_rollout_ref.rollout.log_prob_use_dynamic_bsz"),
+    "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu":
+        ("forward", "actor_rollout_ref.ref.log_prob_use_dynamic_bsz"),
 }
 
 
@@ -47,25 +106,52 @@ def largest_divisor_at_most(n: int, cap: int) -> int:
     return max(d for d in range(1, min(n, cap) + 1) if n % d == 0)
 
 
-def fit_micro_batches(cfg, user_keys: set[str]) -> list[str]:
+def per_gpu_responses(cfg) -> dict[str, int]:
+    n, world = int(cfg.actor_rollout_ref.rollout.n), world_size(cfg)
+    return {"update": int(get(cfg, MINI_BATCH_KEY)) * n // world, "forward": int(cfg.data.train_batch_size) * n // world}
+
+
+def fit_micro_batches(cfg, user_keys: set[str]) -> list[Change]:
     """Micro-batches must divide each GPU's share of the batch (verl asserts it deep inside a worker).
     Settings the user did not give are lowered to the largest size that divides; a user's own value
     that does not divide is an error naming the key."""
-    n, world = int(cfg.actor_rollout_ref.rollout.n), int(cfg.trainer.n_gpus_per_node) * int(cfg.trainer.nnodes)
-    per_gpu = {"update": int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size) * n // world,
-               "forward": int(cfg.data.train_batch_size) * n // world}
-    overrides = []
-    for key, kind in MICRO_BATCH_KEYS.items():
-        node = cfg
-        for part in key.split("."):
-            node = node.get(part) if node is not None else None
-        if node is None:
+    per_gpu = per_gpu_responses(cfg)
+    changes = []
+    for key, (kind, dynamic) in MICRO_BATCH_KEYS.items():
+        micro = get(cfg, key)
+        if micro is None or get(cfg, dynamic):
             continue
-        micro, share = int(node), per_gpu[kind]
+        micro, share = int(micro), per_gpu[kind]
         if share % micro == 0:
             continue
         if key in user_keys:
             raise UsageError(f"{key}={micro} must divide each GPU's {share} responses per "
                              f"{'mini-batch' if kind == 'update' else 'step'}; use a divisor of {share}")
-        overrides.append(f"{key}={largest_divisor_at_most(share, micro)}")
-    return overrides
+        changes.append(Change(key, micro, largest_divisor_at_most(share, micro)))
+    return changes
+
+
+TOKEN_BUDGET_KEYS = {
+    # With dynamic batch sizes verl packs micro-batches up to a token budget per GPU. verl's tuning guide
+    # (docs/perf/perf_tuning.rst): at least 2x (max_prompt + max_response), 3x in its seq-balance
+    # examples; forward-only passes (log-probs) can take more, here twice the update's budget.
+    "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 1,
+    "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu": 2,
+    "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu": 2,
+}
+VERL_TOKEN_BUDGET = 16384  # verl's default: never planned below it
+
+
+def fit_token_budgets(cfg, user_keys: set[str]) -> list[Change]:
+    """Token budgets derived from the prompt and response lengths, when dynamic batch sizes are on."""
+    if not cfg.actor_rollout_ref.actor.get("use_dynamic_bsz"):
+        return []
+    sequence = int(cfg.data.max_prompt_length) + int(cfg.data.max_response_length)
+    update = max(VERL_TOKEN_BUDGET, 3 * sequence)
+    changes = []
+    for key, scale in TOKEN_BUDGET_KEYS.items():
+        if key in user_keys or get(cfg, key) is None:
+            continue
+        if int(get(cfg, key)) != update * scale:
+            changes.append(Change(key, get(cfg, key), update * scale))
+    return changes

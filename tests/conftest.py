@@ -1,4 +1,3 @@
-import json
 import os
 import signal
 import subprocess
@@ -42,6 +41,8 @@ def run_launcher(out: Path, experiment: str, args: list[str]) -> dict:
     run_dir = out / "demo" / experiment
     log = run_dir / "train.log"
     assert proc.returncode == 0, stdout[-3000:] + (log.read_text()[-5000:] if log.exists() else "")
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {"stdout": stdout, "steps": [r["data"] for r in records if "timing_s/step" in r["data"]],
+    from launcher.metrics import read_records, training_steps
+
+    records = read_records(run_dir / "metrics.jsonl")
+    return {"stdout": stdout, "steps": [r["data"] for r in training_steps(records)],
             "run_dir": run_dir}

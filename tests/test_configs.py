@@ -2,8 +2,7 @@
 
 import pytest
 
-from launcher.cli import CONFIG_DIR
-from launcher.plan import compose
+from launcher.config import CONFIG_DIR, compose
 from launcher.flags import UsageError
 
 PRESETS = sorted(p.stem for p in (CONFIG_DIR / "preset").glob("*.yaml"))

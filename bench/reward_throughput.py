@@ -3,6 +3,7 @@
     .venv/bin/python bench/reward_throughput.py
 """
 
+import argparse
 import json
 import sys
 import time
@@ -23,9 +24,12 @@ def rate(label: str, calls: list[tuple], seconds_budget: float = 5.0) -> None:
 
 
 if __name__ == "__main__":
-    rate("math_reasoning (numeric)", [("math_reasoning", f"Work...\n<answer>{i}</answer>", str(i)) for i in range(100)])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="time spent on each scorer (code: twice)")
+    seconds = parser.parse_args().seconds
+    rate("math_reasoning (numeric)", [("math_reasoning", f"Work...\n<answer>{i}</answer>", str(i)) for i in range(100)], seconds)
     rate("math (math-verify, symbolic)", [("math", "so \\boxed{\\frac{2}{4}}", "0.5"),
-                                         ("math", "\\boxed{(x+1)^2}", "x^2+2x+1")])
+                                         ("math", "\\boxed{(x+1)^2}", "x^2+2x+1")], seconds)
     code = "```python\nprint(int(input()) * 2)\n```"
     rate("code (sandbox, 2 test cases)", [("code", code, json.dumps({"inputs": ["2", "3"], "outputs": ["4", "6"]}))],
-         seconds_budget=10.0)
+         seconds_budget=2 * seconds)

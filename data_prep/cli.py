@@ -6,11 +6,15 @@ import sys
 import time
 from pathlib import Path
 
-from .convert import (Columns, Report, build_rows, check_prompt_lengths, load_tokenizer, prompt_tokens, split_rows,
-                      write_parquet_atomic)
+from .convert import (Columns, Report, build_rows, check_prompt_lengths, index_rows, load_tokenizer, prompt_tokens,
+                      split_rows, write_parquet_atomic)
 from .public import DATASETS, public_records
 from .readers import DataError, read_rows
 from .schema import PromptStyle
+
+
+# Public datasets verl's preprocess scripts split as train -> train.parquet, test -> test.parquet.
+VAL_SPLITS = {"gsm8k": "test", "math": "test"}
 
 
 def _val_size(text: str) -> float:
@@ -34,7 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__)
+    top = argparse.ArgumentParser(prog="data_prep", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     conv = sub.add_parser("convert", help="a JSON/JSONL/CSV/parquet file, datasets dir or hub id")
     conv.add_argument("input")
@@ -42,12 +46,16 @@ def parser() -> argparse.ArgumentParser:
     conv.add_argument("--answer-key", default="ground_truth")
     conv.add_argument("--source-key", default="data_source")
     conv.add_argument("--data-source", default="math_reasoning", help="for rows without a data_source")
-    conv.add_argument("--split", default="train", help="split to read from a datasets dir or hub id")
+    conv.add_argument("--split", default="train", help="split to read from a folder, datasets dir or hub id")
+    conv.add_argument("--val-split", help="validation = this split, whole (e.g. test); default: --val-size of --split")
     _common(conv)
     for name, (hub_id, _, _, _) in DATASETS.items():
         p = sub.add_parser(name, help=f"{hub_id} (or a local copy with --input)")
-        p.add_argument("--input", help=f"local file/dir instead of the hub id {hub_id}")
+        p.add_argument("--input", help=f"local file or folder (e.g. with train/test files) instead of {hub_id}")
         p.add_argument("--split", default="train")
+        p.add_argument("--val-split",
+                       help=f"validation = this split, whole (default: {VAL_SPLITS.get(name) or 'none'}; 'none': "
+                            f"--val-size of --split, as verl's preprocess scripts do with the test split)")
         _common(p)
     ins = sub.add_parser("inspect", help="row count, sources, prompt lengths and examples of a parquet file")
     ins.add_argument("file", type=Path)
@@ -67,11 +75,31 @@ def _style(args) -> PromptStyle:
     return PromptStyle(system=args.system_prompt, suffix=args.instruction, fewshot=fewshot)
 
 
-def run_conversion(records, args, columns: Columns) -> tuple[Report, dict[Path, list[dict]]]:
+def _val_split(args, notes: list[str]) -> str | None:
+    """The split that becomes the validation file, if any. A single file has no splits: the
+    public datasets' default (test) then falls back to --val-size, an explicit --val-split fails."""
+    given = args.val_split
+    split = given or VAL_SPLITS.get(args.command)
+    if split in (None, "none"):
+        return None
+    source = args.input
+    if source and Path(source).expanduser().is_file():
+        if given:
+            raise DataError(f"--val-split {given}: {source} is one file with no splits (give a folder with "
+                            f"train/{given} files, or --val-size)")
+        notes.append(f"{source} is one file: validation is {args.val_size:g} of its rows (--val-size), "
+                     f"not the {split} split")
+        return None
+    return split
+
+
+def run_conversion(records, args, columns: Columns, val_records=None) -> tuple[Report, dict[Path, list[dict]]]:
+    """`val_records` (another split) become the validation file whole; else --val-size of the rows."""
     if args.limit:
         records = (r for i, r in enumerate(records) if i < args.limit)
     report = Report()
     rows = build_rows(records, columns, _style(args), report)
+    val_rows = build_rows(val_records, columns, _style(args), Report()) if val_records is not None else None
     if args.max_prompt_tokens:
         if not args.tokenizer:
             raise DataError("--max-prompt-tokens needs --tokenizer")
@@ -83,7 +111,7 @@ def run_conversion(records, args, columns: Columns) -> tuple[Report, dict[Path, 
             rows = kept
         else:
             check_prompt_lengths(rows, tok, args.max_prompt_tokens)
-    train, val = split_rows(rows, args.val_size, args.seed)
+    train, val = index_rows(rows, val_rows) if val_rows is not None else split_rows(rows, args.val_size, args.seed)
     files = {args.out / "train.parquet": train}
     if val:
         files[args.out / "val.parquet"] = val
@@ -102,17 +130,18 @@ def main(argv=None) -> int:
                 raise DataError(f"{args.file}: no such file")
             print(inspect(args.file, args.tokenizer))
             return 0
+        val_split = _val_split(args, report_notes := [])
         if args.command == "convert":
-            records = read_rows(args.input, split=args.split)
+            read = lambda split: read_rows(args.input, split=split)  # noqa: E731
             columns = Columns(args.prompt_key, args.answer_key, args.source_key, args.data_source)
         else:
-            records = public_records(args.command, args.input, args.split)
+            read = lambda split: public_records(args.command, args.input, split)  # noqa: E731
             columns = Columns()
-        report, files = run_conversion(records, args, columns)
+        report, files = run_conversion(read(args.split), args, columns, read(val_split) if val_split else None)
     except DataError as err:
         print(f"data_prep: error: {err}", file=sys.stderr)
         return 2
-    for warning in report.warnings:
+    for warning in report_notes + report.warnings:
         print(f"data_prep: warning: {warning}", file=sys.stderr)
     written = ", ".join(f"{path} ({len(rows)} rows)" for path, rows in files.items())
     print(f"wrote {written} in {time.perf_counter() - started:.1f} s")

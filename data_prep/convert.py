@@ -122,7 +122,11 @@ def split_rows(rows: list[dict], val_size: float, seed: int) -> tuple[list[dict]
     val_ids = set(order[:n_val])
     train = [rows[i] for i in range(len(rows)) if i not in val_ids]
     val = [rows[i] for i in range(len(rows)) if i in val_ids]
-    # One index space over the whole output: ids stay unique and stable across splits.
+    return index_rows(train, val)
+
+
+def index_rows(train: list[dict], val: list[dict]) -> tuple[list[dict], list[dict]]:
+    """One index space over the whole output: ids stay unique and stable across the two files."""
     for index, (split, row) in enumerate([("train", r) for r in train] + [("test", r) for r in val]):
         row["extra_info"] = {**row["extra_info"], "split": split, "index": index}
     return train, val

@@ -44,8 +44,26 @@ def _table_rows(path: Path, frame) -> Iterator[tuple[str, dict]]:
         yield f"{path}: {label} {i + first}", row
 
 
+SUFFIXES = (".parquet", ".jsonl", ".ndjson", ".json", ".csv")
+
+
+def split_files(folder: Path, split: str) -> list[Path]:
+    """A split's files in a folder: `test.jsonl`, or the hub's layout `main/test-00000-of-00001.parquet`."""
+    found = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in SUFFIXES
+             and (p.stem == split or p.stem.startswith(f"{split}-"))]
+    if not found:
+        names = sorted({p.stem.split("-")[0] for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES})
+        raise DataError(f"{folder}: no {split!r} file (looked for {split}.parquet/.jsonl/.json/.csv and "
+                        f"{split}-*.parquet); it has: {', '.join(names) or 'no data files'}")
+    return found
+
+
 def read_rows(source: str, split: str = "train", config: str | None = None) -> Iterator[tuple[str, dict]]:
     path = Path(source).expanduser()
+    if path.is_dir() and not any((path / n).exists() for n in ("dataset_dict.json", "dataset_info.json")):
+        for file in split_files(path, split):  # a folder of split files, e.g. train.jsonl + test.jsonl
+            yield from read_rows(str(file))
+        return
     if path.is_dir():
         import datasets
 

@@ -46,3 +46,28 @@ def run_launcher(out: Path, experiment: str, args: list[str]) -> dict:
     records = read_records(run_dir / "metrics.jsonl")
     return {"stdout": stdout, "steps": [r["data"] for r in training_steps(records)],
             "run_dir": run_dir}
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> str:
+    """The demo's model folder, built on first use (tests must not depend on an earlier run)."""
+    from launcher.inputs import demo_inputs
+
+    return demo_inputs(REPO)["model"]
+
+
+def write_jsonl(path: Path, n: int, start: int = 0, **extra) -> Path:
+    import json
+
+    path.write_text("\n".join(json.dumps({"prompt": f"{i}+1", "ground_truth": str(i + 1), **extra})
+                              for i in range(start, start + n)) + "\n")
+    return path
+
+
+def plan_for(*argv: str, out: Path | None = None):
+    """The launcher's plan for a command line (what `./train.sh ... --dry-run` prints), in-process."""
+    from launcher.flags import parse
+    from launcher.plan import build_plan
+
+    extra = ["--output_dir", str(out)] if out is not None else []
+    return build_plan(parse([*argv, *extra, "--dry-run"], environ={}))

@@ -18,7 +18,10 @@ def _cases(ground_truth) -> dict:
     return ground_truth
 
 
-def code(solution_str: str, ground_truth, extra_info=None, limits: Limits = Limits(wall_s=10)) -> dict:
+def code(solution_str: str, ground_truth, extra_info=None, limits: Limits = Limits(wall_s=10),
+         partial_credit: bool = False, **_) -> dict:
+    """1.0 when every test passes; with partial_credit the score is the fraction passed (as verl's
+    code graders give it: 10 of 11 -> 0.91). `acc` stays all-or-nothing."""
     program = last_code_block(solution_str)
     cases = _cases(ground_truth)
     if program is None:
@@ -30,4 +33,5 @@ def code(solution_str: str, ground_truth, extra_info=None, limits: Limits = Limi
         runs = run_many([(program, str(i)) for i in cases["inputs"]], limits)
         results += [r.ok and r.stdout.strip() == str(o).strip() for r, o in zip(runs, cases["outputs"])]
     passed = sum(results) / len(results) if results else 0.0
-    return {"score": float(passed == 1.0), "acc": float(passed == 1.0), "pass_fraction": passed, "pred": ""}
+    score = passed if partial_credit else float(passed == 1.0)
+    return {"score": score, "acc": float(passed == 1.0), "pass_fraction": passed, "pred": ""}

@@ -1,10 +1,14 @@
 """Answer extraction: each rule a small function, safe on huge or malformed text."""
 
 import re
+from decimal import Decimal, InvalidOperation
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _HASHES = re.compile(r"####\s*([^\n]*)")
 _ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*([^\n]*)", re.IGNORECASE)
+# The Minerva / DAPO-Math form: the response's last line says "Answer: $Answer".
+_ANSWER_LINE = re.compile(r"(?i)answer\s*:\s*([^\n]+)")
+_WORDS = re.compile(r"(?<!\\)\b[A-Za-z]{2,}")
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?%?|-?\$?\.\d+%?")
 _CODE_BLOCK = re.compile(r"```(?:python|py)?[^\n]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 
@@ -57,15 +61,36 @@ def final_number(text: str) -> str | None:
     return _last_number(text)
 
 
-def parse_number(text: str | None) -> float | None:
-    """`1,234` `$18.00` `3.0` `50%` -> float (a percentage keeps its number: 50% -> 50)."""
+def answer_line(text: str) -> str | None:
+    """The last "Answer: ..." of the response's end (DAPO-Math's prompts ask for this last line),
+    without surrounding `$` or a trailing full stop."""
+    found = _ANSWER_LINE.findall(text[-300:])
+    if not found:
+        return None
+    answer = found[-1].strip().rstrip(".").strip()
+    return answer[1:-1].strip() if len(answer) > 1 and answer.startswith("$") and answer.endswith("$") else answer
+
+
+def bare_answer(text: str, max_chars: int = 40) -> str | None:
+    """A response that is nothing but its final answer: one short line, no words (LaTeX commands
+    and single-letter variables allowed). Longer text is reasoning, never read as an answer."""
+    answer = text.strip().strip("$").strip()
+    if not answer or "\n" in answer or len(answer) > max_chars or _WORDS.search(answer):
+        return None
+    return answer
+
+
+def parse_number(text: str | None) -> Decimal | None:
+    """`1,234` `$18.00` `3.0` `50%` -> an exact Decimal (a percentage keeps its number: 50% -> 50).
+    Exact, so 1000001 is not 1000000 and a 19-digit answer must match in every digit."""
     if text is None:
         return None
     cleaned = text.strip().replace(",", "").replace("$", "").rstrip("%").rstrip(".")
     try:
-        return float(cleaned)
-    except ValueError:
+        value = Decimal(cleaned)
+    except InvalidOperation:
         return None
+    return value if value.is_finite() else None
 
 
 def last_code_block(text: str) -> str | None:

@@ -3,16 +3,18 @@
 import logging
 import threading
 
-from .extract import answer_tag, final_number, last_boxed, parse_number
+from .extract import answer_line, answer_tag, bare_answer, final_number, last_boxed, parse_number
 
 MAX_ANSWER_CHARS = 1000  # the extracted answer, not the response: keeps sympy away from huge inputs
+UNMARKED = ("off", "short", "last_line")
 
 
-def numeric(solution_str: str, ground_truth: str, extra_info=None) -> dict:
+def numeric(solution_str: str, ground_truth: str, extra_info=None, **_) -> dict:
+    """Exact comparison after normalising the representation: `1,234` = `1234`, `$18.00` = `18`,
+    `3.0` = `3`; 1000001 is not 1000000."""
     pred = final_number(solution_str)
     pred_value, truth_value = parse_number(pred), parse_number(str(ground_truth))
-    ok = pred_value is not None and truth_value is not None and abs(pred_value - truth_value) <= 1e-6 * max(
-        1.0, abs(truth_value))
+    ok = pred_value is not None and truth_value is not None and pred_value == truth_value
     return {"score": float(ok), "acc": float(ok), "pred": pred or ""}
 
 
@@ -28,14 +30,41 @@ def _math_verify(gold: str, pred: str) -> bool:
     return bool(gold_parsed and pred_parsed and verify(gold_parsed, pred_parsed, timeout_seconds=timeout))
 
 
-def symbolic(solution_str: str, ground_truth: str, extra_info=None) -> dict:
-    """\\frac{1}{2} = 0.5 = 1/2, 2\\sqrt2 = \\sqrt8, (x+1)^2 = x^2+2x+1, sets in any order."""
-    pred = answer_tag(solution_str)
-    if pred is None:
-        pred = last_boxed(solution_str)
+def minerva_normalise(answer: str) -> str:
+    """verl's Minerva/DAPO normalisation (units, `\\text{}`, `^\\circ`, `\\$`, thousands separators,
+    `x = 5` -> `5`); with several `=` the answer is left as it is (a system, not one value)."""
+    from verl.utils.reward_score.math_dapo import normalize_final_answer
+
+    return answer if answer.count("=") > 1 else normalize_final_answer(answer)
+
+
+def extract_math_answer(solution_str: str, unmarked: str = "short") -> str | None:
+    """The answer tag, else the last \\boxed{}, else the final "Answer:" line; with nothing marked,
+    `unmarked` decides: "short" reads a response that is only a short expression, "last_line"
+    reads the last line, "off" reads nothing."""
+    if unmarked not in UNMARKED:
+        raise ValueError(f"math_unmarked={unmarked!r}: must be one of {', '.join(UNMARKED)}")
+    for rule in (answer_tag, last_boxed, answer_line):
+        found = rule(solution_str)
+        if found is not None:
+            return found
+    if unmarked == "short":
+        return bare_answer(solution_str)
+    if unmarked == "last_line":
+        lines = [line for line in solution_str.strip().splitlines() if line.strip()]
+        return lines[-1].strip().strip("$").strip() if lines else None
+    return None
+
+
+def symbolic(solution_str: str, ground_truth: str, extra_info=None, unmarked: str = "short", **_) -> dict:
+    """\\frac{1}{2} = 0.5 = 1/2, 2\\sqrt2 = \\sqrt8, (x+1)^2 = x^2+2x+1, sets in any order; every form
+    normalised the same way, whether it came from a tag, a box or an "Answer:" line."""
+    pred = extract_math_answer(solution_str, unmarked)
     if pred is None or len(pred) > MAX_ANSWER_CHARS:
         return {"score": 0.0, "acc": 0.0, "pred": (pred or "")[:100]}
     gold = str(ground_truth)
     gold = last_boxed(gold) or gold
-    ok = pred.strip() == gold.strip() or _math_verify(gold, pred)
+    gold_norm, pred_norm = minerva_normalise(gold), minerva_normalise(pred)
+    ok = (pred.strip() == gold.strip() or pred_norm == gold_norm or _math_verify(gold, pred)
+          or _math_verify(gold_norm, pred_norm))
     return {"score": float(ok), "acc": float(ok), "pred": pred}

@@ -37,7 +37,7 @@ def f1(pred: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def qa(solution_str: str, ground_truth, extra_info=None) -> dict:
+def qa(solution_str: str, ground_truth, extra_info=None, **_) -> dict:
     tag = answer_tag(solution_str)
     pred = tag if tag is not None else solution_str
     golds = aliases(ground_truth)
@@ -45,7 +45,7 @@ def qa(solution_str: str, ground_truth, extra_info=None) -> dict:
     return {"score": float(exact), "acc": float(exact), "f1": max(f1(pred, g) for g in golds), "pred": pred[:200]}
 
 
-def classification(solution_str: str, ground_truth, extra_info=None) -> dict:
+def classification(solution_str: str, ground_truth, extra_info=None, **_) -> dict:
     """The whole label must match: `non-negative` is not `negative`."""
     tag = answer_tag(solution_str)
     pred = normalise(tag if tag is not None else solution_str)

@@ -27,25 +27,30 @@ def kill_tree(pid: int) -> None:
             pass
 
 
-def run_launcher(out: Path, experiment: str, args: list[str]) -> dict:
-    """`python -m launcher` (what train.sh runs) on the demo under a hard timeout; its step records."""
-    cmd = [sys.executable, "-m", "launcher", "--output_dir", str(out), "--experiment", experiment, *args]
+def run_launcher(out: Path, experiment: str | None, args: list[str]) -> dict:
+    """`python -m launcher` (what train.sh runs) under a hard timeout; its step records. With no
+    experiment name the launcher makes one, and the run folder is read from what it prints."""
+    named = ["--experiment", experiment] if experiment else []
+    cmd = [sys.executable, "-m", "launcher", "--output_dir", str(out), *named, *args]
+    mark = f"{out.name}-{experiment}-{os.getpid()}-{len(args)}-{id(args)}"  # found in every process it starts
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "STARTUP_TIMEOUT": "600"}, start_new_session=True)
+                            env={**os.environ, "STARTUP_TIMEOUT": "600", "GRPO_TEST_MARK": mark},
+                            start_new_session=True)
     try:
         stdout, _ = proc.communicate(timeout=E2E_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         kill_tree(proc.pid)
         stdout, _ = proc.communicate()
         pytest.fail(f"trainer did not finish in {E2E_TIMEOUT_S} s:\n{stdout[-3000:]}")
-    run_dir = out / "demo" / experiment
+    folder = next((line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("  run folder: ")), None)
+    run_dir = Path(folder) if folder else out / "demo" / str(experiment)
     log = run_dir / "train.log"
     assert proc.returncode == 0, stdout[-3000:] + (log.read_text()[-5000:] if log.exists() else "")
     from launcher.metrics import read_records, training_steps
 
     records = read_records(run_dir / "metrics.jsonl")
     return {"stdout": stdout, "steps": [r["data"] for r in training_steps(records)],
-            "run_dir": run_dir}
+            "step_numbers": [r["step"] for r in training_steps(records)], "run_dir": run_dir, "mark": mark}
 
 
 @pytest.fixture(scope="session")

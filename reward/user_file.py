@@ -6,6 +6,8 @@ import math
 import sys
 from pathlib import Path
 
+from .trl_adapter import PROMPT_KEY, call_trl, is_trl_function
+
 
 class RewardFileError(Exception):
     """One line naming the file and what is wrong with it."""
@@ -32,21 +34,41 @@ def load(spec: str):
     if fn is None:
         defined = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
         raise RewardFileError(f"{path}: no function {name!r} (it defines: {', '.join(defined) or 'nothing callable'})")
+    if is_trl_function(fn):
+        return fn
     try:
         inspect.signature(fn).bind("src", "solution", "truth", extra_info={})
     except TypeError:
         raise RewardFileError(f"{path}: {name}{inspect.signature(fn)} must accept "
-                              f"(data_source, solution_str, ground_truth, extra_info=None)") from None
+                              f"(data_source, solution_str, ground_truth, extra_info=None), or be a TRL reward "
+                              f"function (completions, **kwargs) -> list[float]") from None
     return fn
+
+
+def load_any(spec: str):
+    """The function of `path.py[:name]` with verl's signature, whichever form the file uses."""
+    fn = load(spec)
+    if not is_trl_function(fn):
+        return fn
+
+    def verl_signature(data_source, solution_str, ground_truth, extra_info=None, **_):
+        return call_trl(fn, data_source, solution_str, ground_truth, extra_info)
+
+    verl_signature.__name__ = fn.__name__
+    return verl_signature
 
 
 def check(spec: str, sample: dict) -> float:
     """Call the function on one sample row; returns its score or raises RewardFileError."""
-    fn = load(spec)
+    fn = load_any(spec)
     path = split_spec(spec)[0]
+    extra = dict(sample.get("extra_info") or {})
+    if sample.get("prompt") is not None and is_trl_function(load(spec)):
+        extra[PROMPT_KEY] = sample["prompt"]
     try:
-        result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"],
-                    extra_info=sample.get("extra_info") or {})
+        result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"], extra_info=extra)
+        if result is None:  # a TRL function's "no score"
+            return 0.0
     except Exception as err:
         raise RewardFileError(f"{path}: raised on a sample row ({sample['data_source']!r}): "
                               f"{type(err).__name__}: {err}") from None

@@ -1,0 +1,58 @@
+"""TRL reward functions, unchanged: `fn(completions, **kwargs) -> list[float | None]` (optionally
+`prompts`, `completion_ids`), called for one completion at a time with what TRL would pass.
+
+Completions are conversational, `[{"role": "assistant", "content": ...}]`, because our prompts are
+chat messages (TRL passes that form for conversational datasets). kwargs carry the dataset's
+columns as TRL does: `ground_truth`, plus `answer` and `solution` set to it (the names TRL's
+examples use), `data_source`, every `extra_info` field, and `prompts` (the chat messages, when
+verl's reward manager handed them over: reward/reward_manager.py), each as a one-element list.
+A `None` returned means "no score" (as in TRL): the caller leaves it out of the weighted sum.
+"""
+
+import inspect
+import math
+
+PROMPT_KEY = "prompt"  # extra_info fields our reward manager adds for TRL functions
+COMPLETION_IDS_KEY = "completion_ids"
+
+
+def is_trl_function(fn) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "completions" in params
+
+
+def _accepts(fn) -> tuple[set[str], bool]:
+    params = inspect.signature(fn).parameters
+    varkw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return set(params), varkw
+
+
+class TRLRewardError(ValueError):
+    pass
+
+
+def call_trl(fn, data_source, solution_str, ground_truth, extra_info=None) -> float | None:
+    extra = dict(extra_info or {})
+    prompt = extra.pop(PROMPT_KEY, None)
+    completion_ids = extra.pop(COMPLETION_IDS_KEY, None)
+    if prompt is not None:
+        prompt = [dict(m) for m in prompt]
+    kwargs = {**{k: [v] for k, v in extra.items()}, "ground_truth": [ground_truth], "answer": [ground_truth],
+              "solution": [ground_truth], "data_source": [data_source], "prompts": [prompt],
+              "completion_ids": [list(completion_ids) if completion_ids is not None else None]}
+    names, varkw = _accepts(fn)
+    if not varkw:
+        kwargs = {k: v for k, v in kwargs.items() if k in names}
+    out = fn(completions=[[{"role": "assistant", "content": solution_str}]], **kwargs)
+    if not isinstance(out, (list, tuple)) or len(out) != 1:
+        raise TRLRewardError(f"returned {out!r}; a TRL reward function returns a list with one float (or None) per "
+                             f"completion")
+    value = out[0]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TRLRewardError(f"returned [{value!r}]; expected a float or None per completion")
+    return float(value)

@@ -1,0 +1,60 @@
+"""`--reward_func` files as verl's custom reward function: one or several, verl's signature or TRL's,
+combined with weights like TRL's `reward_weights`, each bounded in wall time (reward/bounded.py).
+
+verl calls `compute_score(...)` with reward_kwargs `user_reward_functions` (the `path.py:name`
+specs), `user_reward_weights` (default 1 each) and `reward_timeout` (seconds). The score is the
+weighted sum of the functions that gave a score (TRL's None is left out, as TRL does); each
+function's own value is logged under its name when there are several.
+"""
+
+import logging
+import math
+
+from . import bounded
+from .user_file import split_spec
+
+logger = logging.getLogger(__name__)
+
+
+def score_one(spec: str, data_source, solution_str, ground_truth, extra_info, kwargs: dict):
+    """In a pool worker: the user's function, in verl's form (TRL functions adapted)."""
+    fn = bounded.resolve(spec)
+    return fn(data_source, solution_str, ground_truth, extra_info=extra_info, **kwargs)
+
+
+def _label(spec: str, specs: list[str]) -> str:
+    from pathlib import Path
+
+    path, name = split_spec(spec)
+    same_name = sum(split_spec(s)[1] == name for s in specs) > 1
+    return f"{Path(path).stem}.{name}" if same_name else name
+
+
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, user_reward_functions=(),
+                  user_reward_weights=None, reward_timeout=bounded.DEFAULT_TIMEOUT_S, **kwargs):
+    specs = list(user_reward_functions)
+    weights = list(user_reward_weights) if user_reward_weights is not None else [1.0] * len(specs)
+    if len(weights) != len(specs):
+        raise ValueError(f"reward weights: {len(weights)} given for {len(specs)} reward function(s)")
+    total, parts, timed_out = 0.0, {}, 0.0
+    single = None
+    for spec, weight in zip(specs, weights):
+        try:
+            result = bounded.call("reward.user_functions:score_one",
+                                  (spec, data_source, solution_str, ground_truth, dict(extra_info or {}), kwargs),
+                                  timeout=float(reward_timeout))
+        except bounded.Timeout as err:
+            logger.warning("reward %s: %s; scored 0 (response starts %r)", spec, err, str(solution_str)[:80])
+            result, timed_out = 0.0, 1.0
+        if len(specs) == 1 and isinstance(result, dict):
+            single = result  # one verl-style function: its dict is the result, as verl would log it
+        value = result.get("score") if isinstance(result, dict) else result
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            total += float(weight) * float(value)
+        parts[_label(spec, specs)] = 0.0 if value is None else float(value)  # logged; left out of the sum
+    if single is not None:
+        return {**single, "reward_timeout": timed_out}
+    out = {"score": total, "reward_timeout": timed_out}
+    if len(specs) > 1:
+        out.update(parts)
+    return out

@@ -1,14 +1,34 @@
-"""verl's sync ReplayBuffer, checking for finished rollouts every `poll_interval` seconds.
+"""verl's sync ReplayBuffer, checking for finished rollouts every `poll_interval` seconds, and
+logging the reward's own fields per step.
 
 verl constructs its buffer with a fixed 2 s poll, so a step whose generation finishes in 0.3 s
 still waits ~2 s (measured on the CPU demo: `timing_s/gen` was always 2.02 or 4.04 s). Plugged in
 with verl's own hook, `trainer.v1.sampler.custom_sampler`; the interval comes from
 `trainer.v1.sampler.sampler_kwargs.poll_interval`.
+
+verl 0.9.1's trainer logs only the summed score of a training step; the fields a reward returns
+beside it (`acc`, each --reward_func's value, `reward_timeout`) reach the metrics here, as
+`reward/<field>/mean` over the trained batch (one small TransferQueue read per step).
 """
 
+import math
+
+import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
 DEFAULT_POLL_INTERVAL_S = 0.2
+
+
+def reward_field_means(extra_fields) -> dict[str, float]:
+    sums, counts = {}, {}
+    for fields in extra_fields:
+        fields = getattr(fields, "data", fields)
+        info = fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
+        for key, value in info.items():
+            if isinstance(value, (bool, int, float)) and math.isfinite(float(value)):
+                sums[key] = sums.get(key, 0.0) + float(value)
+                counts[key] = counts.get(key, 0) + 1
+    return {f"reward/{key}/mean": sums[key] / counts[key] for key in sums}
 
 
 class QuickPollReplayBuffer(ReplayBuffer):
@@ -16,3 +36,14 @@ class QuickPollReplayBuffer(ReplayBuffer):
         sampler_kwargs = kwargs.get("sampler_kwargs") or {}
         kwargs["poll_interval"] = float(sampler_kwargs.get("poll_interval", DEFAULT_POLL_INTERVAL_S))
         super().__init__(*args, **kwargs)
+
+    def sample(self, global_steps: int, partition_id: str, batch_size: int):
+        batch, metrics = super().sample(global_steps, partition_id, batch_size)
+        if partition_id != "val" and batch is not None and batch.keys:
+            metrics.update(self.reward_metrics(partition_id, batch.keys))
+        return batch, metrics
+
+    @staticmethod
+    def reward_metrics(partition_id: str, keys: list[str]) -> dict[str, float]:
+        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields"])
+        return reward_field_means(list(data["extra_fields"]))

@@ -69,12 +69,35 @@ def _file_list(key: str) -> Callable[[object], list[str]]:
     return overrides
 
 
-def _reward_func(spec) -> list[str]:
-    from reward.user_file import split_spec
+def _reward_funcs(specs) -> list[str]:
+    """Each file runs through reward/user_functions.py (several combine by weight, each one bounded in
+    time); a TRL function also gets the reward manager that hands it the prompt (reward/reward_manager.py)."""
+    from reward.trl_adapter import is_trl_function
+    from reward.user_file import RewardFileError, load, split_spec
 
-    path, name = split_spec(str(spec))
-    return [f"reward.custom_reward_function.path={hydra_value(str(Path(path).expanduser().resolve()))}",
-            f"reward.custom_reward_function.name={name}"]
+    resolved, trl = [], False
+    for spec in specs:
+        path, name = split_spec(str(spec))
+        resolved.append(f"{Path(path).expanduser().resolve()}:{name}")
+        try:
+            trl = trl or is_trl_function(load(str(spec)))
+        except RewardFileError as err:
+            raise UsageError(f"--reward_func {err}") from None
+    out = ["reward.custom_reward_function.path=pkg://reward.user_functions",
+           "reward.custom_reward_function.name=compute_score",
+           f"++reward.custom_reward_function.reward_kwargs.user_reward_functions=[{','.join(map(hydra_value, resolved))}]"]
+    if trl:
+        # verl loads `name` from `module.path` (verl/trainer/ppo/reward.py, resolve_reward_manager_cls)
+        out += ["reward.reward_manager.source=importlib", "reward.reward_manager.module.path=pkg://reward.reward_manager",
+                "reward.reward_manager.name=PromptAwareRewardManager"]
+    return out
+
+
+def _weights(text: str) -> list[float]:
+    values = [float(w) for w in text.split(",") if w.strip()]
+    if not values:
+        raise ValueError("expected numbers separated by commas")
+    return values
 
 
 def _logger(value) -> list[str]:
@@ -97,6 +120,7 @@ class Flag:
     aliases: tuple[str, ...] = field(default=())
     to_overrides: Callable[[object], list[str]] | None = None  # when a flag does more than set `keys`
     names_run: bool = True  # part of the default experiment name: it changes what is trained
+    repeatable: bool = False  # each use adds a value (a list; the env var is comma-separated)
 
 
 FLAGS: tuple[Flag, ...] = (
@@ -138,8 +162,11 @@ FLAGS: tuple[Flag, ...] = (
          env="MAX_RESPONSE_LENGTH", metavar="N"),
     Flag("temperature", "rollout sampling temperature", ("actor_rollout_ref.rollout.temperature",), _float,
          env="TEMPERATURE", metavar="T"),
-    Flag("reward_func", "reward file defining compute_score (or PATH:NAME)", env="REWARD_FUNC",
-         metavar="PATH[:NAME]", to_overrides=_reward_func),
+    Flag("reward_func", "reward file: compute_score (verl) or a TRL reward function (PATH:NAME); repeatable",
+         env="REWARD_FUNC", metavar="PATH[:NAME]", to_overrides=_reward_funcs, repeatable=True),
+    Flag("reward_weights", "weights of several --reward_func, in order (TRL's reward_weights)", parse=_weights,
+         env="REWARD_WEIGHTS", metavar="W1,W2,...",
+         to_overrides=lambda w: [f"++reward.custom_reward_function.reward_kwargs.user_reward_weights=[{','.join(map(str, w))}]"]),
     Flag("n_gpus", "GPUs per node (on a CPU machine: parallel CPU workers)", ("trainer.n_gpus_per_node",),
          _positive_int, env="N_GPUS", metavar="N"),
     Flag("nnodes", "nodes in the Ray cluster", ("trainer.nnodes",), _positive_int, env="NNODES", metavar="N"),
@@ -235,6 +262,8 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Parsed:
                 presets += [p for p in raw.split(",") if p]
             elif flag.is_switch:
                 values[flag.name] = _convert(Flag(flag.name, "", parse=_bool), raw, f"env {flag.env}")
+            elif flag.repeatable:
+                values[flag.name] = [_convert(flag, part, f"env {flag.env}") for part in raw.split(",") if part]
             else:
                 values[flag.name] = _convert(flag, raw, f"env {flag.env}")
     explicit: set[str] = set()
@@ -264,6 +293,9 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Parsed:
                     raise UsageError(f"--{flag.name} needs a value ({flag.metavar})")
                 if flag.name == "preset":
                     presets += [p for p in raw.split(",") if p]
+                elif flag.repeatable:
+                    earlier = values.get(flag.name) if flag.name in explicit else []  # flags replace the env var
+                    values[flag.name] = [*earlier, _convert(flag, raw, f"--{flag.name}")]
                 else:
                     values[flag.name] = _convert(flag, raw, f"--{flag.name}")
             explicit.add(flag.name)
@@ -305,9 +337,11 @@ def experiment_name(values: dict, presets: list[str], demo: bool) -> str:
         if flag.name in values and flag.names_run:
             value = values[flag.name]
             if flag.name == "reward_func":
-                path, name = split_spec(str(value))
-                value = Path(path).stem + ("" if name == "compute_score" else f".{name}")
-                parts.append(f"reward-{value}")
+                for spec in value:
+                    path, name = split_spec(str(spec))
+                    parts.append(f"reward-{Path(path).stem}" + ("" if name == "compute_score" else f".{name}"))
+            elif flag.name == "reward_weights":
+                parts.append("w" + "_".join(f"{w:g}" for w in value))
             else:
                 parts.append(flag.name if value is True else f"{flag.name}{value}")
     return re.sub(r"[^\w.+-]", "_", "-".join(parts))

@@ -33,11 +33,14 @@ def check_files(values: dict, presets: list[str]) -> None:
         for path in split_list(values.get(name)):
             if not Path(path).expanduser().exists():
                 raise UsageError(f"--{name} {path}: no such file")
-    reward = values.get("reward_func")
-    if reward:
+    for reward in values.get("reward_func") or []:
         path = split_spec(str(reward))[0]
         if not Path(path).expanduser().is_file():
             raise UsageError(f"--reward_func {path}: no such file (expected a .py file defining compute_score)")
+    weights = values.get("reward_weights")
+    if weights is not None and len(weights) != len(values.get("reward_func") or []):
+        raise UsageError(f"--reward_weights: {len(weights)} weight(s) for {len(values.get('reward_func') or [])} "
+                         f"--reward_func file(s); give one weight per --reward_func, in order")
     for preset in presets:
         if not (CONFIG_DIR / "preset" / f"{preset}.yaml").is_file():
             known = ", ".join(sorted(p.stem for p in (CONFIG_DIR / "preset").glob("*.yaml")))
@@ -124,6 +127,23 @@ def resolve_data(values: dict, output_root: Path) -> DataPlan:
     if not val:
         notes.append("validation: none (no --val_files, and no val.parquet beside the training data)")
     return DataPlan(train, val, notes)
+
+
+def source_notes(train_files: list[str], reward_func) -> list[str]:
+    """Which scorer each data_source of the training data gets (built-in reward only)."""
+    if reward_func:
+        return []
+    from reward.dispatch import who_scores
+
+    names = set()
+    for path in train_files:
+        try:
+            import pyarrow.parquet as pq
+
+            names |= set(pq.read_table(path, columns=["data_source"]).column(0).to_pylist())
+        except Exception:  # no such column, or not a local file: verl will say so
+            continue
+    return [f"reward for data_source {name!r}: {who_scores(str(name))}" for name in sorted(map(str, names))]
 
 
 def rows(path) -> int | None:

@@ -176,7 +176,7 @@ def build_plan(parsed: Parsed) -> Plan:
     else:
         data = inputs.resolve_data(values, output_root)
         values["data"] = ",".join(data.train)
-        notes += data.notes
+        notes += data.notes + inputs.source_notes(data.train, values.get("reward_func"))
         if data.val:
             values["val_files"] = ",".join(data.val)
     values.setdefault("n_gpus", max(gpus, 1))

@@ -43,8 +43,8 @@ def check_lora_device(cfg, ctx) -> list[str]:
 def check_reward_file(cfg, ctx) -> list[str]:
     """Import the user's reward function and call it on the first training row: errors end the run
     here; a reference answer that does not score above a wrong one is worth a warning."""
-    spec = ctx.values.get("reward_func")
-    if not spec:
+    specs = ctx.values.get("reward_func") or []
+    if not specs:
         return []
     import pyarrow.parquet as pq
 
@@ -55,12 +55,13 @@ def check_reward_file(cfg, ctx) -> list[str]:
     sample = {"data_source": row["data_source"], "ground_truth": truth, "extra_info": row.get("extra_info") or {},
               "prompt": row.get("prompt")}
     try:
-        right = check(spec, {**sample, "solution_str": f"<answer>{truth}</answer>"})
-        wrong = check(spec, {**sample, "solution_str": "<answer>definitely not the answer</answer>"})
+        for spec in specs:
+            right = check(spec, {**sample, "solution_str": f"<answer>{truth}</answer>"})
+            wrong = check(spec, {**sample, "solution_str": "<answer>definitely not the answer</answer>"})
     except RewardFileError as err:
         raise UsageError(f"--reward_func {err}") from None
-    if right <= wrong:
-        return [f"--reward_func {spec}: the reference answer of row 1 (<answer>{str(truth)[:40]}</answer>) scored "
+    if len(specs) == 1 and right <= wrong:  # with several, a format reward alone may rightly tie
+        return [f"--reward_func {specs[0]}: the reference answer of row 1 (<answer>{str(truth)[:40]}</answer>) scored "
                 f"{right:g}, no more than a wrong answer ({wrong:g}); check how the function reads answers"]
     return []
 

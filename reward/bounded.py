@@ -35,7 +35,8 @@ def _get_pool():
             from pebble import ProcessPool
 
             # forkserver: workers start from a clean process, never a fork of a threaded Ray actor
-            _pool = ProcessPool(max_workers=workers(), context=multiprocessing.get_context("forkserver"))
+            _pool = ProcessPool(max_workers=workers(), context=multiprocessing.get_context("forkserver"),
+                                initializer=_warm_up)
         return _pool
 
 
@@ -43,13 +44,25 @@ def resolve(target: str):
     """`package.module:function` or a user file `path.py:name` (loaded once per process)."""
     if target not in _loaded:
         module, _, name = target.rpartition(":")
-        if module.endswith(".py") or "/" in module:
+        if target.split(":")[0].endswith(".py") or "/" in target:  # a user file, `path.py[:name]`
             from .user_file import load_any
 
             _loaded[target] = load_any(target)
         else:
             _loaded[target] = getattr(importlib.import_module(module), name)
     return _loaded[target]
+
+
+def _warm_up() -> None:
+    """Imports and a first symbolic parse before any task: a worker's start-up (seconds of sympy
+    and the LaTeX grammar) must not count against the first scoring's time limit."""
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    try:
+        from reward.math_score import symbolic
+
+        symbolic("\\boxed{\\frac{1}{2}}", "0.5")  # imports sympy, the LaTeX grammar, verl's normaliser
+    except Exception:  # warming is an optimisation; a scorer's own import errors surface in its task
+        pass
 
 
 def _run(target: str, args: tuple, kwargs: dict):
@@ -76,6 +89,18 @@ def call(target: str, args: tuple = (), kwargs: dict | None = None, timeout: flo
         raise Timeout(f"{target.rsplit(':', 1)[-1]} took longer than {timeout:g} s") from None
     except ProcessExpired as err:  # killed from outside, or out of memory
         raise Timeout(f"{target.rsplit(':', 1)[-1]}: its process died ({err})") from None
+
+
+def _noop() -> None:
+    pass
+
+
+def warm() -> None:
+    """Start every worker now (each imports the scorers once): for benchmarks, and callers that
+    would rather pay the start-up before their first batch."""
+    pool = _get_pool()
+    for future in [pool.schedule(_noop) for _ in range(2 * workers())]:
+        future.result()
 
 
 def shutdown() -> None:

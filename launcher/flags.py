@@ -212,7 +212,8 @@ for _flag in FLAGS:
 # Raw overrides of these keys are the flag itself (verl users paste their override lists).
 RAW_KEY_FLAGS = {"actor_rollout_ref.model.path": "model", "data.train_files": "data", "data.val_files": "val_files",
                  "trainer.project_name": "project", "trainer.experiment_name": "experiment",
-                 "trainer.n_gpus_per_node": "n_gpus", "trainer.nnodes": "nnodes"}
+                 "trainer.n_gpus_per_node": "n_gpus", "trainer.nnodes": "nnodes",
+                 "trainer.logger": "logger"}  # the launcher's progress and summary need `file` among them
 
 
 def _convert(flag: Flag, raw: str, origin: str):

@@ -72,10 +72,22 @@ def test_values_with_spaces_are_quoted_for_hydra():
 
 def test_reward_func_with_function_name(tmp_path):
     f = tmp_path / "r.py"
-    f.write_text("def my_fn(*a, **k):\n    return 1.0\n")
+    f.write_text("def my_fn(data_source, solution_str, ground_truth, extra_info=None):\n    return 1.0\n")
     out = cli.flag_overrides(parse(["--reward_func", f"{f}:my_fn"], environ={}).values)
-    assert f"reward.custom_reward_function.path={f}" in out
-    assert "reward.custom_reward_function.name=my_fn" in out
+    assert "reward.custom_reward_function.path=pkg://reward.user_functions" in out
+    assert f"++reward.custom_reward_function.reward_kwargs.user_reward_functions=['{f}:my_fn']" in out
+    assert not any(o.startswith("reward.reward_manager") for o in out)  # verl's own manager for verl's signature
+
+
+def test_trl_reward_functions_repeat_with_weights_and_get_the_prompt_aware_manager(tmp_path):
+    f = tmp_path / "r.py"
+    f.write_text("def a(completions, **kw):\n    return [1.0]\n\ndef b(completions, **kw):\n    return [0.0]\n")
+    parsed = parse(["--reward_func", f"{f}:a", "--reward_func", f"{f}:b", "--reward_weights", "1,0.5"], environ={})
+    assert parsed.values["reward_func"] == [f"{f}:a", f"{f}:b"]
+    out = cli.flag_overrides(parsed.values)
+    assert f"++reward.custom_reward_function.reward_kwargs.user_reward_functions=['{f}:a','{f}:b']" in out
+    assert "++reward.custom_reward_function.reward_kwargs.user_reward_weights=[1.0,0.5]" in out
+    assert "reward.reward_manager.name=PromptAwareRewardManager" in out
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -112,7 +124,7 @@ def test_missing_files_fail_before_anything_starts(tmp_path):
     with pytest.raises(UsageError, match="--model ./no_model: no such directory"):
         check_files({"model": "./no_model"}, [])
     with pytest.raises(UsageError, match="--reward_func .*r.py: no such file"):
-        check_files({"reward_func": str(tmp_path / "r.py") + ":fn"}, [])
+        check_files({"reward_func": [str(tmp_path / "r.py") + ":fn"]}, [])
     with pytest.raises(UsageError, match="--preset nosuch: unknown preset; known: .*drgrpo"):
         check_files({}, ["nosuch"])
     check_files({"model": "Qwen/Qwen2.5-0.5B"}, [])  # a hub id is not checked on disk

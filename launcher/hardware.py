@@ -155,3 +155,19 @@ def fit_token_budgets(cfg, user_keys: set[str]) -> list[Change]:
         if int(get(cfg, key)) != update * scale:
             changes.append(Change(key, get(cfg, key), update * scale))
     return changes
+
+
+OVERLONG_LEN_KEY = "reward.reward_kwargs.overlong_buffer_cfg.len"
+
+
+def fit_overlong_buffer(cfg, user_keys: set[str]) -> list[Change]:
+    """DAPO's overlong penalty ramps over the last `len` tokens of the response budget; verl asserts
+    the budget is at least that long (inside a reward worker). For short responses, when the user
+    did not set it, the ramp is the last quarter of the budget."""
+    buffer = get(cfg, "reward.reward_kwargs.overlong_buffer_cfg")
+    if not buffer or not buffer.get("enable") or OVERLONG_LEN_KEY in user_keys:
+        return []
+    budget = int(cfg.data.max_response_length)
+    if int(buffer.len) <= budget:
+        return []
+    return [Change(OVERLONG_LEN_KEY, int(buffer.len), max(1, budget // 4))]

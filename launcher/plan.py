@@ -11,7 +11,8 @@ from . import flags as F
 from . import inputs, preflight
 from .config import CONFIG_DIR, CONFIG_NAME, compose
 from .flags import Parsed, UsageError
-from .hardware import Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_token_budgets, flash_attn_works
+from .hardware import (Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_overlong_buffer, fit_token_budgets,
+                       flash_attn_works)
 from .runs import check_resume
 
 REPO = Path(__file__).resolve().parent.parent
@@ -208,7 +209,7 @@ def build_plan(parsed: Parsed) -> Plan:
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []
     changes = fit_mini_batch(cfg, user_keys)
     _apply(cfg, changes)
-    fitted = fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys)
+    fitted = fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys) + fit_overlong_buffer(cfg, user_keys)
     _apply(cfg, fitted)
     changes += fitted
     overrides += tail + [c.override for c in changes]  # the command composes what was checked here

@@ -54,7 +54,8 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, user
         parts[_label(spec, specs)] = 0.0 if value is None else float(value)  # logged; left out of the sum
     if single is not None:
         return {**single, "reward_timeout": timed_out}
-    out = {"score": total, "reward_timeout": timed_out}
+    # `acc` as verl names a plain number's score: DAPO's filter_groups reads it
+    out = {"score": total, "acc": total, "reward_timeout": timed_out}
     if len(specs) > 1:
         out.update(parts)
     return out

@@ -83,12 +83,9 @@ def check_divisibility(cfg) -> None:
                          f"or raise --batch_size")
     if batch % mini:
         raise UsageError(f"--batch_size {batch} must be a multiple of {MINI_BATCH_KEY}={mini}")
-    if (mini * n) % world:
+    if (mini * n) % world:  # then the batch's responses split too: it is a multiple of the mini-batch
         raise UsageError(f"{MINI_BATCH_KEY} x --rollout_n = {mini * n} responses must split evenly over {world} "
                          f"GPUs: change --batch_size/--rollout_n or --n_gpus")
-    if (batch * n) % world:
-        raise UsageError(f"--batch_size x --rollout_n = {batch * n} responses must split evenly over {world} GPUs: "
-                         f"change --batch_size, --rollout_n or --n_gpus")
 
 
 MICRO_BATCH_KEYS = {

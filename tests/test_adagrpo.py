@@ -141,6 +141,14 @@ def test_choose_trained_keeps_the_rare_success():
     assert len(set(all_fail)) == 4
 
 
+def test_choose_trained_keeps_the_rare_failure():
+    """The mirror case: seven successes and one failure; a subset of four must keep the failure."""
+    rewards = [1.0] * 7 + [0.0]
+    for seed in range(20):
+        chosen = choose_trained(rewards, 4, 1.0, np.random.default_rng(seed))
+        assert len(chosen) == 4 == len(set(chosen)) and 7 in chosen
+
+
 # ---- settings ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("options,needle", [
     ({"all_corect": "keep"}, "adagrpo.all_corect is not an option"),

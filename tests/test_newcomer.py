@@ -138,3 +138,36 @@ def test_dry_run_starts_with_the_plan(tmp_path, demo_model):
 def test_config_mistakes_name_the_valid_keys(override, message):
     with pytest.raises(UsageError, match=message.replace("?", r"\?").replace(".", r"\.")):
         plan_for("--preset", "adagrpo", override)
+
+
+def test_edited_data_is_converted_again(tmp_path, demo_model):
+    """The conversion cache is keyed on the file's content, not its name: an edit is never silently reused."""
+    data = write_jsonl(tmp_path / "t.jsonl", 30)
+    first = plan_for("--model", demo_model, "--data", str(data), out=tmp_path / "o").cfg.data.train_files
+    write_jsonl(data, 40)
+    second = plan_for("--model", demo_model, "--data", str(data), out=tmp_path / "o").cfg.data.train_files
+    assert first != second and _rows(second) == [36]
+
+
+def test_reward_check_reports_rows_keys_and_kwargs(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    folder = _parquet(tmp_path, n=40)
+    responses = tmp_path / "r.jsonl"
+    responses.write_text('{"completion": "<answer>2</answer>"}\n')
+
+    def check(*args):
+        return subprocess.run([sys.executable, "-m", "reward", "check", str(folder / "val.parquet"), *args],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    out = check("--responses", str(responses))
+    assert out.returncode == 2 and "r.jsonl:1: no 'response' key (it has 'completion')" in out.stderr
+    out = check("--responses", str(responses), "--response-key", "completion")
+    assert out.returncode == 0 and out.stdout.startswith("checking 1 of 4 rows")
+    out = check("--response", "<answer>99</answer>", "--rows", "2", "--reward-kwargs",
+                '{"reward_weights": {"accuracy": 1.0, "format_strict": 0.5}}')
+    assert "checking 2 of 4 rows" in out.stdout and "(--rows N for more, --rows 0 for all)" in out.stdout
+    assert "score 0.5" in out.stdout  # wrong answer, strict format: 0.5 x 1

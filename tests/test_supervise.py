@@ -64,7 +64,7 @@ def test_ctrl_c_stops_the_run_and_its_children(tmp_path):
 
 
 def test_metrics_tail_follows_a_file_started_afresh(tmp_path):
-    from launcher.supervise import MetricsTail
+    from launcher.metrics import MetricsTail
 
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "data": {}}\n{"step": 2, "data": {}}\n')
@@ -72,3 +72,27 @@ def test_metrics_tail_follows_a_file_started_afresh(tmp_path):
     assert [r["step"] for r in tail.poll()] == [1, 2]
     path.write_text('{"step": 3, "data": {}}\n')  # verl's logger truncates on a resumed run
     assert [r["step"] for r in tail.poll()] == [3] and [r["step"] for r in tail.records] == [3]
+
+
+def test_stall_watchdog_stops_a_run_that_stopped_making_steps(tmp_path):
+    code = ("import json, sys, time\nf = open(sys.argv[1], 'w')\n"
+            "f.write(json.dumps({'step': 1, 'data': {'timing_s/step': 1.0}}) + '\\n'); f.flush()\ntime.sleep(120)")
+    t0 = time.monotonic()
+    outcome = _run(code, tmp_path, stall_timeout=3)
+    assert time.monotonic() - t0 < 30 and [r["step"] for r in outcome.records] == [1]
+    assert outcome.returncode == 1 and "no progress for 3 s" in outcome.reason
+
+
+def test_summary_lines_say_accuracy_before_and_after_and_where_things_are(tmp_path):
+    from types import SimpleNamespace
+
+    from launcher.summary import summary_lines
+
+    records = [{"step": 0, "data": {"val-core/math_reasoning/acc/mean@1": 0.25}},
+               {"step": 1, "data": {"timing_s/step": 2.0}},
+               {"step": 2, "data": {"timing_s/step": 2.0, "val-core/math_reasoning/acc/mean@1": 0.75}}]
+    plan = SimpleNamespace(checkpoint_dir=tmp_path / "c", metrics_path=tmp_path / "m", log_path=tmp_path / "l")
+    lines = summary_lines(records, 61.4, plan)
+    assert lines[0] == "val accuracy 25% -> 75% in 2 steps, 61 s"
+    assert lines[1] == f"checkpoints: {tmp_path / 'c'}  metrics: {tmp_path / 'm'}  log: {tmp_path / 'l'}"
+    assert summary_lines(records[1:2], 5, plan)[0] == "1 steps, 5 s"

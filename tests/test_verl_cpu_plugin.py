@@ -4,10 +4,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from verl_cpu.device_module import CURRENT_DEVICE, cpu_device_module
 from verl_cpu.verl_plugin import _dedupe_backend
+
+pytestmark = pytest.mark.cpu_stack  # the CPU platform plugin and its pinned stack
 
 
 def test_current_device_is_cpu_and_formats_as_index():

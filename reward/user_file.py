@@ -19,17 +19,22 @@ def split_spec(spec: str) -> tuple[str, str]:
     return (path, name) if sep and name.isidentifier() else (spec, "compute_score")
 
 
+_modules: dict[tuple, object] = {}  # (path, mtime, size) -> the imported module
+
+
 def load(spec: str):
+    """The function a `path.py[:name]` spec names, in either signature. The file is imported once
+    per process while it is unchanged: the launcher's checks and the scorers ask for it repeatedly,
+    and a reward module may import heavy things."""
     path_text, name = split_spec(spec)
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise RewardFileError(f"{path}: no such file")
-    module_spec = importlib.util.spec_from_file_location(f"user_reward_{abs(hash(str(path)))}", path)
-    module = importlib.util.module_from_spec(module_spec)
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as err:  # anything the user's module raises at import
-        raise RewardFileError(f"{path}: import failed: {type(err).__name__}: {err}") from None
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _modules:
+        _modules[key] = _import(path)
+    module = _modules[key]
     fn = getattr(module, name, None)
     if fn is None:
         defined = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
@@ -43,6 +48,16 @@ def load(spec: str):
                               f"(data_source, solution_str, ground_truth, extra_info=None), or be a TRL reward "
                               f"function (completions, **kwargs) -> list[float]") from None
     return fn
+
+
+def _import(path: Path):
+    module_spec = importlib.util.spec_from_file_location(f"user_reward_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as err:  # anything the user's module raises at import
+        raise RewardFileError(f"{path}: import failed: {type(err).__name__}: {err}") from None
+    return module
 
 
 def load_any(spec: str):
@@ -63,7 +78,7 @@ def check(spec: str, sample: dict) -> float:
     fn = load_any(spec)
     path = split_spec(spec)[0]
     extra = dict(sample.get("extra_info") or {})
-    if sample.get("prompt") is not None and is_trl_function(load(spec)):
+    if sample.get("prompt") is not None and is_trl_function(load(spec)):  # the same module: imported once
         extra[PROMPT_KEY] = sample["prompt"]
     try:
         result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"], extra_info=extra)

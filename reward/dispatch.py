@@ -77,9 +77,7 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, rewa
     "Answer:" line is read. `code_partial_credit`: score code by the fraction of tests passed.
     `reward_timeout`: seconds one scoring may take (reward/bounded.py; default 10, code 60: its
     sandbox runs every test case); past it the score is 0 and `reward_timeout` is 1 in the result."""
-    if not isinstance(data_source, str) or not data_source.strip():
-        raise _unknown(data_source)  # here, not in a worker: the error is the caller's to see
-    try:
+    try:  # a missing or unknown data_source raises in the worker, and here through the pool
         result = bounded.call("reward.dispatch:score", (data_source, solution_str, ground_truth, extra_info),
                               kwargs, timeout=float(reward_timeout or _default_timeout(data_source)))
     except bounded.Timeout as err:
@@ -88,8 +86,8 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, rewa
     return {**result, "reward_timeout": 0.0}
 
 
-def _default_timeout(data_source: str) -> float:
-    return CODE_TIMEOUT_S if SCORERS.get(data_source) is code else DEFAULT_TIMEOUT_S
+def _default_timeout(data_source) -> float:
+    return CODE_TIMEOUT_S if isinstance(data_source, str) and SCORERS.get(data_source) is code else DEFAULT_TIMEOUT_S
 
 
 def score(data_source, solution_str, ground_truth, extra_info=None, reward_weights=None,

@@ -15,7 +15,7 @@ def plan_lines(plan) -> list[str]:
     where = (f"{int(trainer.n_gpus_per_node)} GPU(s)" + (f" x {nodes} nodes" if nodes > 1 else "")
              if plan.gpu else f"CPU, {world} worker(s)")
     lines = [f"plan: {where}; rollout tensor-parallel {int(arr.rollout.tensor_model_parallel_size)}; "
-             f"{cfg.algorithm.adv_estimator} ({', '.join(p for p in cfg_presets(plan))})"]
+             f"{cfg.algorithm.adv_estimator} ({', '.join(plan.presets)})"]
     if plan.total_steps is None:
         steps = f"{int(trainer.total_epochs)} epoch(s)"
     elif trainer.get("total_training_steps"):
@@ -47,9 +47,3 @@ def plan_lines(plan) -> list[str]:
     lines.append(f"  run folder: {plan.run_dir}")
     return lines
 
-
-def cfg_presets(plan) -> list[str]:
-    for override in plan.overrides:
-        if override.startswith("preset=["):
-            return override[len("preset=["):-1].split(",")
-    return []

@@ -93,6 +93,16 @@ def _reward_funcs(specs) -> list[str]:
     return out
 
 
+def _reward_names(specs) -> list[str]:
+    from reward.user_file import split_spec
+
+    names = []
+    for spec in specs:
+        path, name = split_spec(str(spec))
+        names.append(f"reward-{Path(path).stem}" + ("" if name == "compute_score" else f".{name}"))
+    return names
+
+
 def _weights(text: str) -> list[float]:
     values = [float(w) for w in text.split(",") if w.strip()]
     if not values:
@@ -121,6 +131,12 @@ class Flag:
     to_overrides: Callable[[object], list[str]] | None = None  # when a flag does more than set `keys`
     names_run: bool = True  # part of the default experiment name: it changes what is trained
     repeatable: bool = False  # each use adds a value (a list; the env var is comma-separated)
+    name_part: Callable[[object], list[str]] | None = None  # its words in the experiment name (default: name+value)
+
+    def name_parts(self, value) -> list[str]:
+        if self.name_part is not None:
+            return self.name_part(value)
+        return [self.name if value is True else f"{self.name}{value}"]
 
 
 FLAGS: tuple[Flag, ...] = (
@@ -163,9 +179,10 @@ FLAGS: tuple[Flag, ...] = (
     Flag("temperature", "rollout sampling temperature", ("actor_rollout_ref.rollout.temperature",), _float,
          env="TEMPERATURE", metavar="T"),
     Flag("reward_func", "reward file: compute_score (verl) or a TRL reward function (PATH:NAME); repeatable",
-         env="REWARD_FUNC", metavar="PATH[:NAME]", to_overrides=_reward_funcs, repeatable=True),
+         env="REWARD_FUNC", metavar="PATH[:NAME]", to_overrides=_reward_funcs, repeatable=True,
+         name_part=_reward_names),
     Flag("reward_weights", "weights of several --reward_func, in order (TRL's reward_weights)", parse=_weights,
-         env="REWARD_WEIGHTS", metavar="W1,W2,...",
+         env="REWARD_WEIGHTS", metavar="W1,W2,...", name_part=lambda w: ["w" + "_".join(f"{x:g}" for x in w)],
          to_overrides=lambda w: [f"++reward.custom_reward_function.reward_kwargs.user_reward_weights=[{','.join(map(str, w))}]"]),
     Flag("n_gpus", "GPUs per node (on a CPU machine: parallel CPU workers)", ("trainer.n_gpus_per_node",),
          _positive_int, env="N_GPUS", metavar="N"),
@@ -328,23 +345,13 @@ def flag_overrides(values: dict) -> list[str]:
 def experiment_name(values: dict, presets: list[str], demo: bool) -> str:
     """Made from the settings that change what is trained, so such runs never share a folder, while
     how long to train and how often to save, validate or log never move a run to another folder."""
-    from reward.user_file import split_spec
-
     parts = ["demo"] if demo else ["grpo"]
     if "model" in values:
         parts.append(Path(str(values["model"]).rstrip("/")).name)
     parts += [p for p in presets if p not in ("grpo", "cpu", "demo")]
     for flag in FLAGS:
         if flag.name in values and flag.names_run:
-            value = values[flag.name]
-            if flag.name == "reward_func":
-                for spec in value:
-                    path, name = split_spec(str(spec))
-                    parts.append(f"reward-{Path(path).stem}" + ("" if name == "compute_score" else f".{name}"))
-            elif flag.name == "reward_weights":
-                parts.append("w" + "_".join(f"{w:g}" for w in value))
-            else:
-                parts.append(flag.name if value is True else f"{flag.name}{value}")
+            parts += flag.name_parts(values[flag.name])
     return re.sub(r"[^\w.+-]", "_", "-".join(parts))
 
 

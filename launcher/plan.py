@@ -38,6 +38,7 @@ class Plan:
     total_steps: int | None
     gpu: bool
     demo: bool
+    presets: list[str]  # in the order they are applied
     changes: list[Change] = field(default_factory=list)  # settings the launcher chose
     notes: list[str] = field(default_factory=list)  # how inputs and attention were resolved
     warnings: list[str] = field(default_factory=list)
@@ -190,7 +191,8 @@ def build_plan(parsed: Parsed) -> Plan:
 
     user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
     env_delta = _env(run_dir, gpu)
-    overrides = [f"preset=[{','.join(dict.fromkeys(['grpo', *presets]))}]"]
+    presets = list(dict.fromkeys(["grpo", *presets]))
+    overrides = [f"preset=[{','.join(presets)}]"]
     overrides += F.flag_overrides(values)
     if "val_files" not in values:  # no validation: verl still needs a file; it is never evaluated
         overrides += [f"data.val_files={F.hydra_value(values['data'].split(',')[0])}", "data.val_max_samples=1",
@@ -224,5 +226,5 @@ def build_plan(parsed: Parsed) -> Plan:
 
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",
                f"--config-name={CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]
-    return Plan(command, env_delta, overrides, cfg, run_dir, checkpoint_dir, total_steps, gpu, demo, changes, notes,
-                warnings, finished, train_rows)
+    return Plan(command, env_delta, overrides, cfg, run_dir, checkpoint_dir, total_steps, gpu, demo, presets, changes,
+                notes, warnings, finished, train_rows)

@@ -50,7 +50,7 @@ def check_reward_file(cfg, ctx) -> list[str]:
 
     from reward.user_file import RewardFileError, check
 
-    row = pq.read_table(ctx.train_files[0]).slice(0, 1).to_pylist()[0]
+    row = next(pq.ParquetFile(ctx.train_files[0]).iter_batches(batch_size=1)).to_pylist()[0]  # not the whole file
     truth = row["reward_model"]["ground_truth"]
     sample = {"data_source": row["data_source"], "ground_truth": truth, "extra_info": row.get("extra_info") or {},
               "prompt": row.get("prompt")}

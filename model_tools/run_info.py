@@ -1,0 +1,35 @@
+"""What a run folder says about itself: its resolved config, command and validation accuracy."""
+
+from pathlib import Path
+
+from launcher.metrics import read_records, training_steps, val_accuracy
+
+
+def run_config(run_dir: Path | None) -> dict | None:
+    """The config verl ran with (the launcher writes it as config.yaml), as plain containers."""
+    if run_dir is None or not (run_dir / "config.yaml").is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
+
+
+def last_val_accuracy(run_dir: Path | None, step: int | None = None) -> tuple[int, float] | None:
+    """(step, greedy validation accuracy) of the last validation at or before `step`."""
+    if run_dir is None:
+        return None
+    records = read_records(run_dir / "metrics.jsonl")
+    vals = [(r["step"], val_accuracy(r["data"])) for r in records]
+    vals = [(s, acc) for s, acc in vals if acc is not None and (step is None or s <= step)]
+    return vals[-1] if vals else None
+
+
+def trained_steps(run_dir: Path | None) -> int | None:
+    if run_dir is None:
+        return None
+    return max((r["step"] for r in training_steps(read_records(run_dir / "metrics.jsonl"))), default=None)
+
+
+def command(run_dir: Path | None) -> str | None:
+    path = run_dir / "command.sh" if run_dir else None
+    return path.read_text().strip() if path and path.is_file() else None

@@ -42,16 +42,28 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(f"{k}={shlex.quote(v)}" for k, v in plan.env_delta.items()) + " \\\n  "
               + " \\\n  ".join(shlex.quote(c) for c in plan.command))
         return 0
-    return run(plan, verbose=bool(parsed.values.get("verbose")))
+    return run(plan, verbose=bool(parsed.values.get("verbose")), argv=argv)
 
 
-def run(plan, verbose: bool) -> int:
+def next_steps(run_dir) -> list[str]:
+    """After a run that saved a checkpoint: what to do with it, ready to paste."""
+    from .runs import checkpoint_step
+
+    if checkpoint_step(run_dir / "checkpoints") is None:
+        return []
+    run = shlex.quote(str(run_dir))
+    return [f"evaluate: ./eval.sh {run} --n 8   (greedy accuracy, pass@k; --data FILE for other problems)",
+            f"export:   ./export.sh {run} --out DIR   chat: ./chat.sh {run}"]
+
+
+def run(plan, verbose: bool, argv: list[str] = ()) -> int:
     from .summary import summary_lines
     from .supervise import supervise
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     (plan.run_dir / "config.yaml").write_text(plan.config_yaml)
     (plan.run_dir / "command.sh").write_text(plan.shell_command())
+    (plan.run_dir / "train_command.sh").write_text(" ".join(["./train.sh", *map(shlex.quote, argv)]) + "\n")
     if plan.metrics_path.exists():
         # verl's file logger starts the file afresh (also on --resume): keep the earlier steps.
         plan.metrics_path.replace(plan.metrics_path.with_name("metrics.previous.jsonl"))
@@ -68,6 +80,8 @@ def run(plan, verbose: bool) -> int:
     if outcome.reason:
         print(f"train.sh: error: {outcome.reason} (full log: {plan.log_path})", file=sys.stderr)
         return outcome.returncode or 1
+    for line in next_steps(plan.run_dir):
+        print(line)
     return 0
 
 

@@ -18,7 +18,8 @@ def last_val_accuracy(run_dir: Path | None, step: int | None = None) -> tuple[in
     """(step, greedy validation accuracy) of the last validation at or before `step`."""
     if run_dir is None:
         return None
-    records = read_records(run_dir / "metrics.jsonl")
+    # a resumed run keeps its earlier steps in metrics.previous.jsonl
+    records = read_records(run_dir / "metrics.previous.jsonl") + read_records(run_dir / "metrics.jsonl")
     vals = [(r["step"], val_accuracy(r["data"])) for r in records]
     vals = [(s, acc) for s, acc in vals if acc is not None and (step is None or s <= step)]
     return vals[-1] if vals else None
@@ -27,9 +28,14 @@ def last_val_accuracy(run_dir: Path | None, step: int | None = None) -> tuple[in
 def trained_steps(run_dir: Path | None) -> int | None:
     if run_dir is None:
         return None
-    return max((r["step"] for r in training_steps(read_records(run_dir / "metrics.jsonl"))), default=None)
+    records = read_records(run_dir / "metrics.previous.jsonl") + read_records(run_dir / "metrics.jsonl")
+    return max((r["step"] for r in training_steps(records)), default=None)
 
 
 def command(run_dir: Path | None) -> str | None:
-    path = run_dir / "command.sh" if run_dir else None
-    return path.read_text().strip() if path and path.is_file() else None
+    """The train.sh command the run was started with, else the verl command it ran."""
+    for name in ("train_command.sh", "command.sh"):
+        path = run_dir / name if run_dir else None
+        if path and path.is_file():
+            return path.read_text().strip()
+    return None

@@ -2,8 +2,9 @@
 pool every sample drawn for the prompt this step, the trained group and the resampled-away rounds.
 
 The sampler (same process as the trainer) publishes the statistics of what it drew but did not
-keep, keyed by uid, before the batch reaches the advantage step. A uid without prior statistics
-gets exactly verl's GRPO advantage.
+keep, keyed by uid, on the bridge (adagrpo_ext.bridge) before the batch reaches the advantage
+step. A uid without prior statistics gets exactly verl's GRPO advantage. `adagrpo.max_advantage`
+caps |advantage|: pooled over mostly-failed rounds, one success in 20 gets ~4.2.
 """
 
 from collections import defaultdict
@@ -12,22 +13,20 @@ import numpy as np
 import torch
 from verl.trainer.ppo.core_algos import register_adv_est
 
+from .bridge import BRIDGE
 from .group_stats import GroupStats
 
 NAME = "adagrpo"
 EPSILON = 1e-6  # verl's GRPO epsilon
 
-_priors: dict[str, GroupStats] = {}
 
-
-def publish_priors(priors: dict[str, GroupStats]) -> None:
+def publish_priors(priors: dict[str, GroupStats], max_advantage: float | None = None) -> None:
     """Set the statistics of the samples drawn but not trained on, for the batch about to train."""
-    _priors.clear()
-    _priors.update(priors)
+    BRIDGE.publish(priors, max_advantage)
 
 
 def pooled_advantages(scores: torch.Tensor, index, priors: dict, norm_by_std: bool,
-                      epsilon: float = EPSILON) -> torch.Tensor:
+                      epsilon: float = EPSILON, max_advantage: float | None = None) -> torch.Tensor:
     """One advantage per sample: (score - pooled mean) / (pooled std + eps), or without the std."""
     rows = defaultdict(list)
     for i, uid in enumerate(index):
@@ -43,7 +42,7 @@ def pooled_advantages(scores: torch.Tensor, index, priors: dict, norm_by_std: bo
             pooled = prior.merge(GroupStats.of(group.tolist()))
             mean, std = torch.tensor(pooled.mean), torch.tensor(pooled.std)
         adv[idx] = (group - mean) / (std + epsilon) if norm_by_std else group - mean
-    return adv
+    return adv if max_advantage is None else adv.clamp(-max_advantage, max_advantage)
 
 
 @register_adv_est(NAME)
@@ -52,6 +51,6 @@ def compute_adagrpo_outcome_advantage(token_level_rewards: torch.Tensor, respons
     norm_by_std = True if config is None else bool(config.get("norm_adv_by_std_in_grpo", True))
     scores = token_level_rewards.sum(dim=-1)
     with torch.no_grad():
-        adv = pooled_advantages(scores, index, _priors, norm_by_std)
+        adv = pooled_advantages(scores, index, BRIDGE.priors, norm_by_std, max_advantage=BRIDGE.max_advantage)
         adv = adv.unsqueeze(-1) * response_mask
     return adv, adv

@@ -13,20 +13,11 @@ import torch
 from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 from verl.utils import tensordict_utils as tu
 
+from .bridge import BRIDGE
+
 SAMPLING_OVERRIDES_KEY = "__sampling_overrides__"
 TEMPERATURE_FIELD = "sample_temperature"
 OVERRIDABLE = ("temperature", "top_p", "top_k")
-
-_active_manager = None
-
-
-def active_manager() -> "AdaAgentLoopManager":
-    if _active_manager is None:
-        raise RuntimeError(
-            "adaGRPO resamples through its agent-loop manager; set actor_rollout_ref.rollout.agent."
-            "agent_loop_manager_class=adagrpo_ext.agent_loop.AdaAgentLoopManager (preset adagrpo does)")
-    return _active_manager
-
 
 class _AdaAgentLoopWorker(AgentLoopWorkerTQ.__ray_actor_class__):
     def __init__(self, *args, **kwargs):
@@ -50,8 +41,7 @@ class AdaAgentLoopManager(AgentLoopManagerTQ):
         self.agent_loop_workers_class = AdaAgentLoopWorker
         self._train_prompts = {}  # uid -> one-row TensorDict, this step's training prompts
         self._next_worker = 0
-        global _active_manager
-        _active_manager = self
+        BRIDGE.manager = self
 
     def generate_sequences(self, prompts) -> None:
         if not tu.get_non_tensor_data(prompts, "validate", default=False):

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import transfer_queue as tq
 
-from . import agent_loop
 from .advantage import publish_priors
+from .bridge import BRIDGE
 from .group_stats import GroupStats
 from .replay_buffer import QuickPollReplayBuffer
 from .resample_plan import StepBudget, choose_trained
@@ -69,6 +69,20 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["rm_scores"])
         return {key: float(score.sum().item()) for key, score in zip(keys, list(data["rm_scores"]), strict=True)}
 
+    def _success_values(self, partition_id: str, keys: list[str], rewards: dict[str, float]) -> dict[str, float]:
+        """What "correct" is judged on: the reward's `success_key` field (acc) when it has one, else
+        the summed reward (with weighted format rewards a right answer may not reach the threshold)."""
+        if not keys:
+            return {}
+        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields"])
+        out = {}
+        for key, fields in zip(keys, list(data["extra_fields"]), strict=True):
+            fields = getattr(fields, "data", fields)
+            info = fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
+            value = info.get(self.settings.success_key)
+            out[key] = float(value) if isinstance(value, (bool, int, float)) else rewards[key]
+        return out
+
     # ---- one step --------------------------------------------------------------------------
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
         if partition_id == "val":
@@ -79,20 +93,19 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             batch, metrics = self._sample_adaptive(global_steps, partition_id, batch_size)
         else:
             batch, metrics = super().sample(global_steps, partition_id, batch_size)
-            publish_priors({})
+            publish_priors({}, self.settings.max_advantage)
             metrics.update(self._batch_metrics(partition_id, batch.keys, {}, active=False))
             generated = sum(tag.get("response_len", 0) for tag in batch.tags)
             metrics["adagrpo/generated_tokens"] = generated
             self.totals["generated_tokens"] += generated
-        manager = agent_loop._active_manager
-        if manager is not None:
-            manager.forget_all()
+        if BRIDGE.manager is not None:
+            BRIDGE.manager.forget_all()
         metrics.update({f"adagrpo/total_{k}": v for k, v in self.totals.items()})
         self._save_state(global_steps)
         return batch, metrics
 
     def _sample_adaptive(self, global_steps: int, partition_id: str, batch_size: int):
-        manager = agent_loop.active_manager()
+        manager = BRIDGE.require_manager()
         s = self.settings
         budget = StepBudget(s)
         rng = np.random.default_rng([s.seed, global_steps])
@@ -107,16 +120,19 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             fresh = self.finished_keys[partition_id] - settled
             if fresh:
                 groups = self._group_keys(partition_id, fresh)
-                rewards = self._rewards(partition_id, [k for ks in groups.values() for k in ks])
+                all_keys = [k for ks in groups.values() for k in ks]
+                rewards = self._rewards(partition_id, all_keys)
+                success = self._success_values(partition_id, all_keys, rewards)
                 for uid in fresh:
                     keys = groups.get(uid, [])
                     group = [rewards[k] for k in keys]
+                    judged = [success[k] for k in keys]
                     done = rounds.get(uid, 0)
                     tokens = sum(self.partitions[partition_id][k].get("response_len", 0) for k in keys)
                     step["generated_tokens"] += tokens
                     if done:
                         step["extra_tokens"] += tokens
-                    if s.passes(group) or not keys:
+                    if s.passes(judged) or not keys:
                         step["rescued_groups"] += bool(done) and bool(keys)
                     else:
                         step["hard_groups"] += not done
@@ -128,7 +144,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                             step["resample_rounds"] += 1
                             step["extra_samples"] += params["n"]
                             continue
-                    self._trim(partition_id, uid, keys, group, priors, rng)
+                    self._trim(partition_id, uid, keys, group, judged, priors, rng)
                     settled.add(uid)
             if len(settled) >= batch_size:
                 break
@@ -136,7 +152,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
 
         selected, snapshot, _ = self._select_prompt_uids(partition_id, settled, batch_size)
         batch = self._materialize_batch(partition_id, selected, snapshot)
-        publish_priors({uid: priors[uid] for uid in selected if uid in priors})
+        publish_priors({uid: priors[uid] for uid in selected if uid in priors}, s.max_advantage)
         for k in TOTALS:
             self.totals[k] += step[k]
         metrics = {f"adagrpo/{k}": v for k, v in step.items()}
@@ -152,12 +168,12 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         tq.kv_put(key=uid, partition_id=partition_id, tag={"status": "pending"})
         manager.resample(uid, params["n"], {"temperature": params["temperature"], "top_p": params["top_p"]})
 
-    def _trim(self, partition_id, uid, keys, group, priors, rng) -> None:
+    def _trim(self, partition_id, uid, keys, group, judged, priors, rng) -> None:
         """Keep rollout_n samples of an oversized round; the rest only count in the statistics."""
         n = self.settings.rollout_n
         if len(keys) <= n:
             return
-        keep = set(choose_trained(group, n, self.settings.success_threshold, rng))
+        keep = set(choose_trained(judged, n, self.settings.success_threshold, rng))
         dropped = [i for i in range(len(keys)) if i not in keep]
         priors[uid] = priors.get(uid, GroupStats()).merge(GroupStats.of([group[i] for i in dropped]))
         tq.kv_clear(keys=[keys[i] for i in dropped], partition_id=partition_id)
@@ -167,9 +183,11 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
     def _batch_metrics(self, partition_id: str, keys: list[str], priors: dict, active: bool) -> dict:
         """Signal left in the trained batch: groups whose rewards are all equal give no gradient."""
         rewards = self._rewards(partition_id, list(keys))
-        groups = defaultdict(list)
+        success = self._success_values(partition_id, list(keys), rewards)
+        groups, judged = defaultdict(list), defaultdict(list)
         for key, r in rewards.items():
             groups[_uid(key)].append(r)
+            judged[_uid(key)].append(success[key])
         if not groups:
             return {"adagrpo/active": float(active)}
         zero = sum(len(g) > 1 and max(g) == min(g) for g in groups.values())
@@ -177,7 +195,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         metrics = {"adagrpo/active": float(active), "adagrpo/zero_signal_frac": zero / len(groups),
                    "adagrpo/effective_n": float(np.mean(effective))}
         if not active:  # what adaGRPO would have re-asked: groups failing the condition on their draw
-            metrics["adagrpo/hard_groups"] = sum(not self.settings.passes(g) for g in groups.values())
+            metrics["adagrpo/hard_groups"] = sum(not self.settings.passes(g) for g in judged.values())
         return metrics
 
     # ---- state across a resume ------------------------------------------------------------

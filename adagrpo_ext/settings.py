@@ -14,15 +14,17 @@ class SettingsError(ValueError):
 class AdaGRPOSettings:
     enable: bool = True
     start_step: int = 1  # first training step that resamples (the users' runs: 200)
-    success_threshold: float = 1.0  # a sample is correct when its reward >= this
+    success_key: str = "acc"  # the reward field that says "correct" (else the summed reward)
+    success_threshold: float = 1.0  # a sample is correct when that value >= this
     min_correct: int = 1  # a group passes when at least this many samples are correct
     all_correct: str = "keep"  # keep: train as is; resample: treat like a failed group
     max_rounds: int = 2  # resample rounds per prompt and step
     temperature: tuple = (1.2, 1.5)  # per round; the last value repeats
-    top_p: tuple = (1.0, 1.0)
+    top_p: tuple = (1.0, 1.0)  # only 1.0: the trainer's log-probs cannot follow nucleus truncation
     n_scale: tuple = (1.0, 2.0)  # samples per round = round(rollout_n * scale), at least rollout_n
     max_extra_samples_per_prompt: int | None = None  # None: only max_rounds limits a prompt
     max_extra_samples_per_step: int | None = None  # None: train_batch_size * rollout_n
+    max_advantage: float | None = None  # cap |advantage| (a rare success among many failures gets a large one)
     seed: int = 0
     # Filled from the rest of the config, not meant to be set by hand.
     rollout_n: int = 1
@@ -90,8 +92,13 @@ def _check(s: AdaGRPOSettings) -> None:
         fail("min_correct", "must be an integer >= 1")
     if any(t <= 0 for t in s.temperature):
         fail("temperature", "every value must be > 0")
-    if any(not 0 < p <= 1 for p in s.top_p):
-        fail("top_p", "every value must be in (0, 1]")
+    if any(p != 1 for p in s.top_p):
+        fail("top_p", "every value must be 1.0: vLLM's log-probs include nucleus truncation and the trainer's "
+                      "cannot, so the PPO ratio of a resampled token would be off (use temperature to explore)")
+    if not isinstance(s.success_key, str) or not s.success_key:
+        fail("success_key", "a reward field name, e.g. acc")
+    if s.max_advantage is not None and (not isinstance(s.max_advantage, (int, float)) or s.max_advantage <= 0):
+        fail("max_advantage", "must be null or a number > 0")
     if any(x <= 0 for x in s.n_scale):
         fail("n_scale", "every value must be > 0")
     for key in ("max_extra_samples_per_prompt", "max_extra_samples_per_step"):

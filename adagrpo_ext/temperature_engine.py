@@ -20,6 +20,9 @@ ENGINE_VENDOR = "adagrpo"
                          vendor=ENGINE_VENDOR)
 class PerSampleTemperatureEngine(FSDPEngineWithLMHead):
     def prepare_model_inputs(self, micro_batch):
-        if TEMPERATURE_FIELD in micro_batch.keys():
-            micro_batch["temperature"] = micro_batch[TEMPERATURE_FIELD].to(float)
+        if TEMPERATURE_FIELD not in micro_batch.keys():
+            # the scalar fallback would score resampled tokens at the wrong temperature, silently
+            raise RuntimeError(f"adaGRPO: the batch has no {TEMPERATURE_FIELD!r}; its agent-loop manager "
+                               f"(adagrpo_ext.agent_loop.AdaAgentLoopManager) did not produce it")
+        micro_batch["temperature"] = micro_batch[TEMPERATURE_FIELD].to(float)
         return super().prepare_model_inputs(micro_batch)

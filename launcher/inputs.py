@@ -57,10 +57,10 @@ def is_demo(values: dict) -> bool:
     return False
 
 
-def demo_inputs(repo: Path) -> dict[str, str]:
+def demo_inputs(repo: Path, variant: str = "demo") -> dict[str, str]:
     from demo.build import build
 
-    out = build(repo / "outputs" / "demo", log=lambda line: print(f"demo: {line}"))
+    out = build(repo / "outputs" / variant, log=lambda line: print(f"demo: {line}"), variant=variant)
     return {"model": str(out / "model"), "data": str(out / "train.parquet"), "val_files": str(out / "val.parquet")}
 
 

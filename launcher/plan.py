@@ -174,7 +174,8 @@ def build_plan(parsed: Parsed) -> Plan:
     named = dict(values)  # what the user set, for the experiment name
     notes: list[str] = []
     if demo:
-        values = {**inputs.demo_inputs(REPO), **values}  # a shared cache, whatever --output_dir
+        variant = "demo_hard" if "demo_hard" in parsed.presets else "demo"
+        values = {**inputs.demo_inputs(REPO, variant), **values}  # a shared cache, whatever --output_dir
     else:
         data = inputs.resolve_data(values, output_root)
         values["data"] = ",".join(data.train)

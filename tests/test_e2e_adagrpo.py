@@ -1,6 +1,9 @@
-"""adaGRPO in verl's real trainer on the CPU demo: every group is forced through two resample
-rounds (success_threshold above any reward), so the trained samples were all drawn at the
-round-2 temperature (1.5) and the log-prob check below covers resampled groups only."""
+"""adaGRPO in verl's real trainer on the CPU demo, with a reward that makes a real rescue happen:
+each prompt fails its first draw and its first resample round and passes the second (a counter per
+prompt, shared by the scoring processes through a locked file). So every group is re-asked twice,
+the second round (2n samples at temperature 1.5) is trimmed to n, and the trained samples were all
+drawn at 1.5: the log-prob check covers resampled tokens only, and the logged temperature shows the
+override reached the rollout."""
 
 import pytest
 
@@ -9,35 +12,63 @@ from conftest import run_launcher
 pytestmark = pytest.mark.e2e
 BATCH, N = 16, 5  # preset demo
 
+# The first 2n scorings of a prompt in a step fail (first draw n, round 1 n); round 2 (2n) passes.
+RESCUE_REWARD = """
+import fcntl, os
+
+COUNTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "counts")
+
+
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
+    if "num_turns" not in extra_info:  # the launcher's start-up check of the file, not verl's reward loop
+        return float(solution_str == f"<answer>{ground_truth}</answer>")
+    os.makedirs(COUNTS, exist_ok=True)
+    with open(os.path.join(COUNTS, str(extra_info["index"])), "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write("x")
+        f.flush()
+        count = os.path.getsize(f.name)
+    ok = float((count - 1) % (4 * N) >= 2 * N)
+    return {"score": ok, "acc": ok}
+""".replace("(4 * N)", f"({4 * N})").replace("2 * N", str(2 * N))
+
 
 @pytest.fixture(scope="module")
-def forced(tmp_path_factory):
+def rescued(tmp_path_factory):
     out = tmp_path_factory.mktemp("ada")
+    (out / "rescue_reward.py").write_text(RESCUE_REWARD)
     return run_launcher(out, "ada", ["--preset", "adagrpo", "--total_steps", "2", "--test_freq", "-1",
                                      "--save_freq", "2", "trainer.val_before_train=false",
-                                     "adagrpo.success_threshold=2.0", "adagrpo.max_extra_samples_per_step=1000"])
+                                     "--reward_func", str(out / "rescue_reward.py"),
+                                     "adagrpo.max_extra_samples_per_step=1000"])
 
 
-def test_every_group_resampled_twice(forced):
-    for data in forced["steps"]:
+def test_every_group_rescued_in_the_second_round(rescued):
+    for data in rescued["steps"]:
         assert data["adagrpo/active"] == 1.0
         assert data["adagrpo/hard_groups"] == BATCH
         assert data["adagrpo/resample_rounds"] == 2 * BATCH
         assert data["adagrpo/extra_samples"] == BATCH * (N + 2 * N)  # rounds of n and 2n
-        assert data["adagrpo/rescued_groups"] == 0
+        assert data["adagrpo/rescued_groups"] == BATCH
         assert data["adagrpo/extra_tokens"] > 0
         # pooled: the first draw (n) + round 1 (n) + round 2 (2n), of which n are trained
         assert data["adagrpo/effective_n"] == 4 * N
+        assert data["critic/score/mean"] == 1.0  # what is trained is the rescuing round
 
 
-def test_old_log_probs_match_rollout_at_the_resample_temperature(forced):
+def test_trained_samples_were_drawn_at_the_resample_temperature(rescued):
+    for data in rescued["steps"]:
+        assert data["adagrpo/trained_temperature_mean"] == pytest.approx(1.5)  # adagrpo.temperature[1]
+
+
+def test_old_log_probs_match_rollout_at_the_resample_temperature(rescued):
     # Without the per-sample temperature engine this is ~0.1 (log-probs at 1.0 vs samples at 1.5).
-    for data in forced["steps"]:
+    for data in rescued["steps"]:
         assert data["training/rollout_probs_diff_mean"] < 0.02
 
 
-def test_trains_and_saves_its_state(forced):
-    assert forced["steps"][-1]["actor/pg_loss"] == forced["steps"][-1]["actor/pg_loss"]  # not NaN
-    state = forced["run_dir"] / "checkpoints" / "adagrpo_state" / "global_step_2.json"
+def test_trains_and_saves_its_state(rescued):
+    assert rescued["steps"][-1]["actor/pg_loss"] == rescued["steps"][-1]["actor/pg_loss"]  # not NaN
+    state = rescued["run_dir"] / "checkpoints" / "adagrpo_state" / "global_step_2.json"
     assert state.is_file()
-    assert (forced["run_dir"] / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
+    assert (rescued["run_dir"] / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "2"

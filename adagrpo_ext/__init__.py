@@ -1,2 +1,3 @@
-"""Extensions of verl's v1 trainer through its hooks (custom sampler). The adaptive-GRPO
-resampling sampler builds on replay_buffer.QuickPollReplayBuffer."""
+"""Adaptive GRPO through verl's hooks: a resampling sampler (builds on
+trainer_hooks.replay_buffer.QuickPollReplayBuffer), an agent-loop manager, an advantage estimator
+and an FSDP engine, meeting on bridge.BRIDGE. The A/B driver is bench/adagrpo_ab.py."""

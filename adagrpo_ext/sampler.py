@@ -26,7 +26,7 @@ from . import agent_loop
 from .advantage import publish_priors
 from .bridge import BRIDGE
 from .group_stats import GroupStats
-from .replay_buffer import QuickPollReplayBuffer
+from trainer_hooks.replay_buffer import QuickPollReplayBuffer
 from .resample_plan import StepBudget, choose_trained
 from .settings import from_mapping
 

@@ -1,8 +1,10 @@
 """Plain GRPO and adaGRPO side by side on the same task, seeds and steps; writes a table, JSON and
-a PNG (validation accuracy vs step and vs generated tokens, zero-signal fraction, wall time).
+a PNG (validation accuracy vs step and vs generated tokens, zero-signal fraction, wall time), with
+the spread over seeds.
 
-    .venv/bin/python -m adagrpo_ext.ab_compare                 # the CPU demo, 20 steps each
-    .venv/bin/python -m adagrpo_ext.ab_compare --steps 30 -- --model M --data D   # your task
+    .venv/bin/python bench/adagrpo_ab.py                               # the CPU demo, 20 steps, seed 0
+    .venv/bin/python bench/adagrpo_ab.py --seeds 0,1,2 -- --preset demo_hard   # the hard demo, 3 seeds
+    .venv/bin/python bench/adagrpo_ab.py --steps 30 -- --model M --data D       # your task
 
 Both arms run `python -m launcher` (what train.sh runs) with preset adagrpo; the baseline sets
 adagrpo.enable=false, which trains exactly as verl's GRPO and only adds the sampler's metrics.
@@ -11,19 +13,24 @@ Arguments after `--` go to both runs.
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 ARMS = {"grpo": ["adagrpo.enable=false"], "adagrpo": []}
 
 
-def run_arm(name: str, out: Path, args, extra: list[str]) -> dict:
+def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict:
+    # one seed drives verl's data order and the rollout's sampling
+    seeded = [f"data.seed={seed}", f"actor_rollout_ref.rollout.seed={seed}"] if seed else []
+    name = f"{name}-seed{seed}" if seed else name
     cmd = [sys.executable, "-m", "launcher", "--preset", "adagrpo", "--output_dir", str(out), "--experiment", name,
            "--project", "ab", "--total_steps", str(args.steps), "--test_freq", str(args.test_freq),
-           "--rollout_n", str(args.rollout_n), "--save_freq", "-1", *ARMS[name], *extra]
+           "--rollout_n", str(args.rollout_n), "--save_freq", "-1", *ARMS[name.split("-")[0]], *seeded, *extra]
     print(f"[{name}] {' '.join(cmd[2:])}", flush=True)
     start = time.time()
     proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -68,6 +75,44 @@ def summarize(records: list[dict], wall_s: float) -> dict:
     }
 
 
+def tokens_to_reach(run: dict, level: float) -> int | None:
+    """Generated tokens when validation accuracy first reached `level` (None: never)."""
+    return next((v["tokens"] for v in run["val"] if v["acc"] >= level - 1e-9), None)
+
+
+def _spread(values: list) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    mean = statistics.mean(values)
+    return f"{mean:.3g}" if len(values) == 1 else f"{mean:.3g} ± {statistics.stdev(values):.2g}"
+
+
+def seed_table(runs: dict) -> tuple[str, dict]:
+    """runs: arm -> [summary per seed]. Means ± standard deviation over seeds, and what the goal
+    asks: adaGRPO's tokens to reach plain GRPO's final accuracy, as a ratio of GRPO's own."""
+    out, rows = {}, ["| arm | seeds | val acc first | val acc last | best | generated tokens | zero-signal groups "
+                     "| hard / rescued groups | train s |", "|" + "---|" * 9]
+    for arm, seeds in runs.items():
+        out[arm] = {key: [s[key] for s in seeds] for key in ("val_first", "val_last", "val_best", "generated_tokens",
+                                                               "zero_signal_mean", "hard_groups", "rescued_groups",
+                                                               "train_s")}
+        o = out[arm]
+        rows.append(f"| {arm} | {len(seeds)} | {_spread(o['val_first'])} | {_spread(o['val_last'])} | "
+                    f"{_spread(o['val_best'])} | {_spread(o['generated_tokens'])} | {_spread(o['zero_signal_mean'])} | "
+                    f"{_spread(o['hard_groups'])} / {_spread(o['rescued_groups'])} | {_spread(o['train_s'])} |")
+    if {"grpo", "adagrpo"} <= set(runs):
+        ratios = []
+        for base, ada in zip(runs["grpo"], runs["adagrpo"]):
+            reach = tokens_to_reach(ada, base["val_last"])
+            ratios.append(None if reach is None or not base["generated_tokens"] else reach / base["generated_tokens"])
+        out["tokens_ratio_to_reach_grpo_final"] = ratios
+        shown = ", ".join("never" if r is None else f"{r:.2f}" for r in ratios)
+        rows.append(f"\nadaGRPO's generated tokens to reach plain GRPO's final accuracy, per seed, as a fraction of "
+                    f"GRPO's whole run: {shown} (goal: ≤ 0.6)")
+    return "\n".join(rows), out
+
+
 def table(results: dict) -> str:
     def pct(x):
         return "-" if x is None else f"{x:.0%}"
@@ -81,24 +126,30 @@ def table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def plot(results: dict, path: Path) -> None:
+def plot(runs: dict, path: Path) -> None:
+    """runs: arm -> [summary per seed]; one line per seed, one colour per arm."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for name, r in results.items():
-        axes[0].plot([v["step"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", label=name)
-        axes[1].plot([v["tokens"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", label=name)
-        axes[2].plot([s["step"] for s in r["steps"]], [s["zero_signal"] for s in r["steps"]], label=name)
+    for colour, (name, seed_runs) in zip(("tab:blue", "tab:orange", "tab:green"), runs.items()):
+        for i, r in enumerate(seed_runs):
+            label = name if i == 0 else None
+            axes[0].plot([v["step"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", color=colour,
+                         alpha=0.8, label=label)
+            axes[1].plot([v["tokens"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", color=colour,
+                         alpha=0.8, label=label)
+            axes[2].plot([s["step"] for s in r["steps"]], [s["zero_signal"] for s in r["steps"]], color=colour,
+                         alpha=0.8, label=label)
     for ax, (x, y) in zip(axes, [("step", "val accuracy"), ("generated tokens", "val accuracy"),
                                  ("step", "zero-signal fraction of trained groups")]):
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("plain GRPO vs adaGRPO (same task, seeds, steps)")
+    fig.suptitle("plain GRPO vs adaGRPO (same task, seeds, steps; one line per seed)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -111,22 +162,30 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--test_freq", type=int, default=5)
     parser.add_argument("--rollout_n", type=int, default=4)
+    parser.add_argument("--seeds", default="0", help="comma-separated; each arm runs once per seed")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "ab_compare")
     parser.add_argument("--arms", default="grpo,adagrpo", help="comma-separated: grpo, adagrpo")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    results = {}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    runs: dict[str, list] = {}
     for name in args.arms.split(","):
         if name not in ARMS:
             parser.error(f"--arms: unknown arm {name!r}; valid: {', '.join(ARMS)}")
-        run = run_arm(name, out, args, extra)
-        results[name] = summarize(run["records"], run["wall_s"])
-    text = table(results)
+    for seed in seeds:  # seed-major: a partial result already compares both arms
+        for name in args.arms.split(","):
+            run = run_arm(name, out, args, extra, seed)
+            runs.setdefault(name, []).append(summarize(run["records"], run["wall_s"]))
+            (out / "ab_runs.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                                          "extra": extra, "runs": runs}, indent=1))
+    results = {name: seed_runs[0] for name, seed_runs in runs.items()}
+    text = table(results) if len(seeds) == 1 else seed_table(runs)[0]
     (out / "ab_table.md").write_text(text + "\n")
     (out / "ab_results.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                                     "extra": extra, "results": results}, indent=1))
-    plot(results, out / "ab_compare.png")
+                                                     "extra": extra, "results": results,
+                                                     "over_seeds": seed_table(runs)[1]}, indent=1))
+    plot(runs, out / "ab_compare.png")
     print(text)
     print(f"written: {out / 'ab_table.md'}, {out / 'ab_results.json'}, {out / 'ab_compare.png'}")
     return 0

@@ -175,3 +175,51 @@ def test_model_card_names_base_data_steps_accuracy_and_command(tmp_path):
     for part in ("base_model: Qwen/Qwen2.5-0.5B", "`a.parquet`", "`b.parquet`", "step | 2 of 2 trained |",
                  "55.0% at step 2", "./train.sh --model Qwen/Qwen2.5-0.5B --data a.parquet", "| 8 |"):
         assert part in text, part
+
+
+def test_data_parallel_generation_shards_and_reassembles(monkeypatch):
+    """--n_gpus 4 --tp 2: two engines, each with its own pair of GPUs and every other prompt, and the
+    answers back in prompt order. Engines stand in for vLLM here (no GPUs on this machine)."""
+    from model_tools import generate as G
+
+    seen = []
+
+    def fake_replica(args):
+        engine, devices, prompts, samplings, progress = args
+        seen.append((devices, [p[0] for p in prompts]))
+        return [[[{"text": f"{p[0]}@{devices}", "token_ids": p}] for p in prompts] for _ in samplings]
+
+    class InlinePool:  # the spawned processes, in this one
+        def __init__(self, *a, **k): ...
+        def __enter__(self): return self
+        def __exit__(self, *a): return False
+        def map(self, fn, jobs): return [fn(j) for j in jobs]
+
+    monkeypatch.setattr(G, "_replica", fake_replica)
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", InlinePool)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    engine = G.Engine("m", n_gpus=4, tp=2)
+    out = G.generate(engine, [[i] for i in range(5)], [G.Sampling(1, 0.0, 1.0, 8), G.Sampling(2, 1.0, 1.0, 8)])
+    assert sorted(seen) == [("0,1", [0, 2, 4]), ("2,3", [1, 3])]
+    assert [r[0]["text"] for r in out[0]] == ["0@0,1", "1@2,3", "2@0,1", "3@2,3", "4@0,1"]
+    assert len(out) == 2
+
+
+def test_push_without_the_hub_is_one_line_and_keeps_the_folder(tmp_path, monkeypatch, capsys):
+    from model_tools import export as E
+
+    folder = tmp_path / "out"
+
+    def fake_export_body(args):  # the folder is written; only the upload is under test
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+        from huggingface_hub import HfApi
+
+        HfApi().create_repo(args.push, exist_ok=True)
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(E, "export", fake_export_body)
+    code = E.main(["run", "--out", str(folder), "--push", "me/model"])
+    err = capsys.readouterr().err
+    assert code == 1 and (folder / "config.json").is_file()
+    assert err.startswith("export.sh: error: --push me/model:") and err.count("\n") == 1 and str(folder) in err

@@ -186,8 +186,9 @@ def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         results = evaluate(args)
-    except (UsageError, ValueError) as err:
-        print(f"eval.sh: error: {err}", file=sys.stderr)
+    except (UsageError, ValueError) as err:  # vLLM's config errors are several lines: the first says it
+        lines = str(err).strip().splitlines() or [type(err).__name__]
+        print(f"eval.sh: error: {' '.join(lines[:2]) if len(lines[0]) < 60 else lines[0]}", file=sys.stderr)
         return 2
     print(table(results))
     print(f"results: {results['out']}/results.json  samples: {results['out']}/samples.jsonl  "

@@ -11,7 +11,8 @@ from launcher.flags import UsageError
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="export.sh", description=__doc__.split("\n")[0].strip("`"))
+    p = argparse.ArgumentParser(
+        prog="export.sh", description="A checkpoint as a Hugging Face folder (config, safetensors, tokenizer, generation config, model card), through verl's model merger.")
     p.add_argument("model", metavar="RUN|CHECKPOINT", help="a run folder (latest checkpoint) or a checkpoint folder")
     p.add_argument("--out", help="default: RUN/export/step_N")
     p.add_argument("--step", type=int, help="a run's checkpoint of this step (default: the latest)")

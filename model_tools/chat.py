@@ -16,7 +16,8 @@ HELP = "commands: /reset  /system TEXT  /temp T  /save FILE  /quit"
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog="chat.sh", description="Chat with a model in the terminal: its chat template, streamed replies, /reset /system TEXT /temp T /save FILE /quit.")
+        prog="chat.sh", description="Chat with a model in the terminal: its chat template, streamed replies, "
+                                 "/reset /system TEXT /temp T /save FILE /quit.")
     p.add_argument("model", metavar="MODEL", help="run folder, checkpoint folder, Hugging Face folder or hub id")
     p.add_argument("--step", type=int, help="a run's checkpoint of this step (default: the latest)")
     p.add_argument("--temperature", type=float, default=0.7)

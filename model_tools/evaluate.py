@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog="eval.sh", description="Greedy accuracy and, with --n K, mean@K, pass@k and maj@K of a model, overall and per data_source.")
+        prog="eval.sh", description="Greedy accuracy and, with --n K, mean@K, pass@k and maj@K of a model, "
+                                 "overall and per data_source.")
     p.add_argument("model", metavar="MODEL", help="run folder, checkpoint folder, Hugging Face folder or hub id")
     p.add_argument("--data", help="parquet (verl's schema), data_prep folder or JSON/JSONL/CSV; "
                                   "default for a run: its validation files")

@@ -12,7 +12,8 @@ from launcher.flags import UsageError
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog="export.sh", description="A checkpoint as a Hugging Face folder (config, safetensors, tokenizer, generation config, model card), through verl's model merger.")
+        prog="export.sh", description="A checkpoint as a Hugging Face folder (config, safetensors, tokenizer, "
+                                   "generation config, model card), through verl's model merger.")
     p.add_argument("model", metavar="RUN|CHECKPOINT", help="a run folder (latest checkpoint) or a checkpoint folder")
     p.add_argument("--out", help="default: RUN/export/step_N")
     p.add_argument("--step", type=int, help="a run's checkpoint of this step (default: the latest)")
@@ -32,7 +33,8 @@ def export(args) -> Path:
     source = resolve(args.model, args.step)
     if not source.is_checkpoint:
         raise UsageError(f"{args.model}: already a Hugging Face model; export takes a run folder or a checkpoint")
-    out = Path(args.out).expanduser() if args.out else (source.run_dir or source.actor_dir.parent) / "export" / f"step_{source.step}"
+    default_root = source.run_dir or source.actor_dir.parent
+    out = Path(args.out).expanduser() if args.out else default_root / "export" / f"step_{source.step}"
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--out {out}: not empty (remove it or give another folder)")
     merged = M.merged_folder(source)
@@ -47,7 +49,8 @@ def export(args) -> Path:
     elif lora:
         kind = "merged-lora"
         M.write_merged_lora(merged, out)
-        shutil.copy2(merged / "generation_config.json", out) if (merged / "generation_config.json").exists() else None
+        if (merged / "generation_config.json").exists():
+            shutil.copy2(merged / "generation_config.json", out)
     else:
         kind = "full"
         M.copy_full(merged, out)

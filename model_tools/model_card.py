@@ -5,6 +5,9 @@ from pathlib import Path
 from .run_info import command, last_val_accuracy, run_config, trained_steps
 
 
+WEIGHTS = {"adapter": "PEFT LoRA adapter", "merged-lora": "full (LoRA merged)", "full": "full"}
+
+
 def _files(value) -> str:
     files = [value] if isinstance(value, str) else list(value or [])
     return ", ".join(f"`{f}`" for f in files) or "unknown"
@@ -23,7 +26,7 @@ def card(run_dir: Path | None, step: int | None, kind: str) -> str:
         f"Fine-tuned from `{model}` with {algo.upper()} (verl) by grpo-pipeline.", "",
         "| | |", "| --- | --- |",
         f"| base model | `{model}` |",
-        f"| weights | {'PEFT LoRA adapter' if kind == 'adapter' else 'full (LoRA merged)' if kind == 'merged-lora' else 'full'} |",
+        f"| weights | {WEIGHTS[kind]} |",
         f"| training data | {_files(data.get('train_files'))} |",
         f"| validation data | {_files(data.get('val_files'))} |",
         f"| checkpoint step | {step} of {trained_steps(run_dir) or '?'} trained |",

@@ -21,7 +21,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-ARMS = {"grpo": ["adagrpo.enable=false"], "adagrpo": []}
+# balanced: an all-correct group is re-asked too (Reinforce-Ada's balanced groups): both outcomes
+# in every trained group where the budget allows, so fewer groups without signal
+ARMS = {"grpo": ["adagrpo.enable=false"], "adagrpo": [], "balanced": ["adagrpo.all_correct=resample"]}
 
 
 def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict:
@@ -101,14 +103,14 @@ def seed_table(runs: dict) -> tuple[str, dict]:
         rows.append(f"| {arm} | {len(seeds)} | {_spread(o['val_first'])} | {_spread(o['val_last'])} | "
                     f"{_spread(o['val_best'])} | {_spread(o['generated_tokens'])} | {_spread(o['zero_signal_mean'])} | "
                     f"{_spread(o['hard_groups'])} / {_spread(o['rescued_groups'])} | {_spread(o['train_s'])} |")
-    if {"grpo", "adagrpo"} <= set(runs):
+    for arm in [a for a in runs if a != "grpo" and "grpo" in runs]:
         ratios = []
-        for base, ada in zip(runs["grpo"], runs["adagrpo"]):
-            reach = tokens_to_reach(ada, base["val_last"])
+        for base, other in zip(runs["grpo"], runs[arm]):
+            reach = tokens_to_reach(other, base["val_last"])
             ratios.append(None if reach is None or not base["generated_tokens"] else reach / base["generated_tokens"])
-        out["tokens_ratio_to_reach_grpo_final"] = ratios
+        out[f"{arm}_tokens_ratio_to_reach_grpo_final"] = ratios
         shown = ", ".join("never" if r is None else f"{r:.2f}" for r in ratios)
-        rows.append(f"\nadaGRPO's generated tokens to reach plain GRPO's final accuracy, per seed, as a fraction of "
+        rows.append(f"\n{arm}: generated tokens to reach plain GRPO's final accuracy, per seed, as a fraction of "
                     f"GRPO's whole run: {shown} (goal: ≤ 0.6)")
     return "\n".join(rows), out
 
@@ -164,7 +166,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rollout_n", type=int, default=4)
     parser.add_argument("--seeds", default="0", help="comma-separated; each arm runs once per seed")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "ab_compare")
-    parser.add_argument("--arms", default="grpo,adagrpo", help="comma-separated: grpo, adagrpo")
+    parser.add_argument("--arms", default="grpo,adagrpo", help="comma-separated: grpo, adagrpo, balanced")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -25,5 +25,5 @@ def test_ratio_against_plain_grpo_per_seed():
     runs = {"grpo": [_run([0.1, 0.3, 0.5], [0, 500, 1000]), _run([0.1, 0.2, 0.4], [0, 500, 1000])],
             "adagrpo": [_run([0.1, 0.5, 0.7], [0, 400, 900]), _run([0.1, 0.2, 0.3], [0, 600, 1200])]}
     text, out = seed_table(runs)
-    assert out["tokens_ratio_to_reach_grpo_final"] == [pytest.approx(0.4), None]  # 400/1000; never reached 0.4
-    assert "0.40, never" in text and "| grpo | 2 |" in text and "0.45 ± 0.071" in text
+    assert out["adagrpo_tokens_ratio_to_reach_grpo_final"] == [pytest.approx(0.4), None]  # 400/1000; never 0.4
+    assert "adagrpo: generated tokens" in text and "0.40, never" in text and "| grpo | 2 |" in text and "0.45 ± 0.071" in text

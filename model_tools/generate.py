@@ -44,8 +44,10 @@ def _generate_here(engine: Engine, prompts: list[list[int]], samplings: list[Sam
     llm = LLM(**_engine_kwargs(engine))
     results = []
     for sampling in samplings:
+        # the engine's seed, not a per-request one: vLLM rewinds a seeded request's generator when it
+        # discards a partial-prefill token, which a CPU generator cannot do ("does not use offset")
         params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                                max_tokens=sampling.max_tokens, seed=engine.seed)
+                                max_tokens=sampling.max_tokens)
         outputs = llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in prompts], params, use_tqdm=progress)
         results.append([[{"text": c.text, "token_ids": list(c.token_ids)} for c in out.outputs] for out in outputs])
     return results

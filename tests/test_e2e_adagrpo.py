@@ -72,3 +72,20 @@ def test_trains_and_saves_its_state(rescued):
     state = rescued["run_dir"] / "checkpoints" / "adagrpo_state" / "global_step_2.json"
     assert state.is_file()
     assert (rescued["run_dir"] / "checkpoints" / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
+
+
+# The think-aware processor in training: the demo's responses open with "<answer>", used as the
+# end-of-thinking marker, so both scales occur in every response. Slow: a second trainer start.
+THINK = ["+actor_rollout_ref.rollout.engine_kwargs.vllm.logits_processors=['adagrpo_ext.think_logits:ThinkAwareTemperature']",
+         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_SCALE=1.6",
+         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_ANSWER_SCALE=0.6",
+         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_END='<answer>'"]
+
+
+@pytest.mark.slow
+def test_think_aware_tokens_scored_at_their_own_scale(tmp_path):
+    run = run_launcher(tmp_path, "think", ["--preset", "adagrpo", "--total_steps", "2", "--test_freq", "-1",
+                                          "--save_freq", "-1", "trainer.val_before_train=false", *THINK])
+    for data in run["steps"]:
+        # without the per-token scales in the engine: ~0.1 (measured 0.1x, see README)
+        assert data["training/rollout_probs_diff_mean"] < 0.02

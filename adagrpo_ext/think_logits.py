@@ -6,15 +6,14 @@ A vLLM (v1) logits processor, independent of the trainer. It divides each reques
 temperatures are temperature*think_scale and temperature*answer_scale.
 
 Enable it in a run (verl passes engine_kwargs.vllm straight to vLLM's engine):
-  actor_rollout_ref.rollout.engine_kwargs.vllm.logits_processors=[adagrpo_ext.think_logits:ThinkAwareTemperature]
+  "+actor_rollout_ref.rollout.engine_kwargs.vllm.logits_processors=['adagrpo_ext.think_logits:ThinkAwareTemperature']"
 Settings: environment ADAGRPO_THINK_SCALE, ADAGRPO_ANSWER_SCALE, ADAGRPO_THINK_END (reach the
 rollout servers through ray_kwargs.ray_init.runtime_env.env_vars), or per request in
 SamplingParams.extra_args {"think_scale", "answer_scale", "think_end"} when calling vLLM directly.
 
-Training caveat: vLLM's processed log-probs include this scaling, but verl recomputes old
-log-probs at one temperature per sample, so thinking and answer tokens disagree with the rollout.
-Use verl's rollout correction (algorithm.rollout_correction: token-level IS weights, or
-bypass_mode) with it; README "Adaptive logits processing" says what an exact fix needs.
+In training: vLLM's processed log-probs include this scaling; adaGRPO's engine (preset adagrpo)
+recomputes each token's scale from the response (token_scales.py) and scores it with it. verl's
+stock engine scores one temperature per sample: use verl's rollout correction there.
 """
 
 import os

@@ -81,3 +81,46 @@ def test_inside_vllm_cpu_the_answer_part_is_sampled_cooler(demo_model):
     result = json.loads(lines[-1])
     assert len(set(result["plain"])) > 1
     assert result["scaled"] == [result["greedy"]] * 16
+
+
+# ---- the same scales, recomputed for the trainer (adagrpo_ext/token_scales.py) --------------------
+def test_response_scales_switch_after_the_marker_is_complete():
+    from adagrpo_ext.token_scales import position_factors, response_scales
+
+    # marker [2, 3] completes at token 3; token 4 is the first sampled after it (as apply() decides)
+    assert response_scales([5, 1, 2, 3, 4, 6], [2, 3], 1.5, 0.5) == [1.5, 1.5, 1.5, 1.5, 0.5, 0.5]
+    assert response_scales([2, 3], [2, 3], 1.5, 0.5) == [1.5, 1.5]
+    assert response_scales([7, 7], [], 1.5, 0.5) == [1.5, 1.5]  # no marker: thinking throughout
+    # position j predicts token j+1: prompt of 3, response token k's scale at position 2 + k
+    (factors,) = position_factors([3], [[5, 2, 3, 4]], [2, 3], 1.5, 0.5)
+    assert factors.tolist() == [1.0, 1.0, 1.5, 1.5, 1.5, 0.5, 1.0]
+
+
+def test_scales_agree_with_the_processor_token_by_token():
+    """Drive the vLLM processor's own state machine over a response, token by token, and compare."""
+    from adagrpo_ext.think_logits import marker_seen
+    from adagrpo_ext.token_scales import response_scales
+
+    response, marker = [9, 4, 2, 3, 8, 2, 3, 1], [2, 3]
+    expected, ended, checked = [], False, 0
+    for k in range(len(response)):
+        output = response[:k]
+        if not ended and marker_seen(output, marker, checked):
+            ended = True
+        checked = len(output)
+        expected.append(0.7 if ended else 1.3)
+    assert response_scales(response, marker, 1.3, 0.7) == expected
+
+
+def test_prompt_lengths_and_responses_from_nested_and_padded_batches():
+    import torch
+    from tensordict import TensorDict
+
+    from adagrpo_ext.temperature_engine import _prompt_lens_and_responses
+
+    nested = {"prompts": torch.nested.nested_tensor([[1, 2, 3], [4]], layout=torch.jagged),
+              "responses": torch.nested.nested_tensor([[5, 6], [7, 8, 9]], layout=torch.jagged)}
+    assert _prompt_lens_and_responses(nested) == ([3, 1], [[5, 6], [7, 8, 9]])
+    padded = TensorDict({"prompts": torch.tensor([[1, 2, 3], [0, 0, 4]]), "responses": torch.tensor([[5, 6, 0], [7, 8, 9]]),
+                         "attention_mask": torch.tensor([[1, 1, 1, 1, 1, 0], [0, 0, 1, 1, 1, 1]])}, batch_size=[2])
+    assert _prompt_lens_and_responses(padded) == ([3, 1], [[5, 6], [7, 8, 9]])

@@ -77,6 +77,16 @@ def check_adagrpo(cfg, ctx) -> list[str]:
     return []
 
 
+def check_runtime_env(cfg, ctx) -> list[str]:
+    """Ray takes only strings as env vars; Hydra reads `=1.6` as a number. Say so before Ray does."""
+    env = ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {}) or {}
+    for key, value in env.items():
+        if not isinstance(value, str):
+            raise UsageError(f"ray_kwargs.ray_init.runtime_env.env_vars.{key}={value}: Ray takes env vars as strings; "
+                             f"quote the value: ...env_vars.{key}='{value}'")
+    return []
+
+
 def check_think_logits(cfg, ctx) -> list[str]:
     """The think-aware processor and the scales it reads only make sense together, and only
     adaGRPO's engine scores each token at the scale it was sampled with."""
@@ -174,7 +184,7 @@ def check_with_verl(cfg, ctx) -> list[str]:
     return []
 
 
-CHECKS = (check_batches, check_adagrpo, check_think_logits, check_lora_device, check_reward_file, check_with_verl)
+CHECKS = (check_batches, check_runtime_env, check_adagrpo, check_think_logits, check_lora_device, check_reward_file, check_with_verl)
 
 
 def run_checks(cfg, ctx) -> list[str]:

@@ -269,3 +269,22 @@ def test_advantage_cap():
     capped = pooled_advantages(scores, ["u"] * 4, priors, norm_by_std=True, max_advantage=2.0)
     assert free[0] == pytest.approx(0.95 / (0.05 * 0.95 * 20 / 19) ** 0.5, rel=1e-3) and free[0] > 4
     assert capped[0] == 2.0 and torch.equal(capped[1:], free[1:])
+
+
+def test_unquoted_number_in_ray_env_is_one_line(tmp_path):
+    from conftest import plan_for
+    from launcher.flags import UsageError
+
+    with pytest.raises(UsageError, match=r"Ray takes env vars as strings; quote the value: .*ADAGRPO_THINK_SCALE='1.6'"):
+        plan_for("+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_SCALE=1.6", out=tmp_path)
+
+
+def test_think_scales_need_the_processor_and_warn_without_adagrpo_engine(tmp_path):
+    from conftest import plan_for
+    from launcher.flags import UsageError
+    from test_e2e_adagrpo import THINK
+
+    assert plan_for("--preset", "adagrpo", *THINK, out=tmp_path).warnings == []
+    assert "verl's stock engine" in plan_for(*THINK, out=tmp_path).warnings[0]
+    with pytest.raises(UsageError, match="no think-aware processor"):
+        plan_for(*THINK[1:], out=tmp_path)

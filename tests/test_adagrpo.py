@@ -182,16 +182,18 @@ def test_config_defaults_match_settings_defaults():
 
 
 # ---- state across a resume --------------------------------------------------------------------
-def test_state_saved_each_step_and_restored(tmp_path):
+def _sampler(checkpoint_dir, resume: bool):
+    """adaGRPO's sampler as verl builds it, with nothing dispatched: for its state methods."""
     from adagrpo_ext.sampler import AdaptiveReplayBuffer
 
-    def buffer(resume):
-        kwargs = {"adagrpo": {"enable": True}, "rollout_n": 4, "train_batch_size": 8,
-                  "checkpoint_dir": str(tmp_path), "resume_mode": "auto" if resume else "disable"}
-        return AdaptiveReplayBuffer(trainer_mode="sync", trainer_config={}, max_off_policy_threshold=None,
-                                    max_off_policy_strategy="drop", sampler_kwargs=kwargs)
+    kwargs = {"adagrpo": {"enable": True}, "rollout_n": 4, "train_batch_size": 8,
+              "checkpoint_dir": str(checkpoint_dir), "resume_mode": "auto" if resume else "disable"}
+    return AdaptiveReplayBuffer(trainer_mode="sync", trainer_config={}, max_off_policy_threshold=None,
+                                max_off_policy_strategy="drop", sampler_kwargs=kwargs)
 
-    first = buffer(resume=False)
+
+def test_state_saved_each_step_and_restored(tmp_path):
+    first = _sampler(tmp_path, resume=False)
     for step in range(1, 6):
         first.totals["extra_samples"] += 4
         first._save_state(step)
@@ -199,25 +201,17 @@ def test_state_saved_each_step_and_restored(tmp_path):
     assert files == ["global_step_3.json", "global_step_4.json", "global_step_5.json"]
     assert json.loads((tmp_path / "adagrpo_state" / "global_step_5.json").read_text())["totals"]["extra_samples"] == 20
 
-    resumed = buffer(resume=True)
+    resumed = _sampler(tmp_path, resume=True)
     resumed._maybe_restore(global_steps=5)  # verl resumed from global_step_4
     assert resumed.totals["extra_samples"] == 16
-    fresh = buffer(resume=False)
+    fresh = _sampler(tmp_path, resume=False)
     fresh._maybe_restore(global_steps=5)
     assert fresh.totals["extra_samples"] == 0
 
 
 def test_state_lives_in_the_checkpoint_verl_keeps(tmp_path):
     # save_freq 2: verl writes global_step_2/ after step 2; the rolling files keep only the last three
-    from adagrpo_ext.sampler import AdaptiveReplayBuffer
-
-    def buffer(resume):
-        kwargs = {"adagrpo": {"enable": True}, "rollout_n": 4, "train_batch_size": 8,
-                  "checkpoint_dir": str(tmp_path), "resume_mode": "auto" if resume else "disable"}
-        return AdaptiveReplayBuffer(trainer_mode="sync", trainer_config={}, max_off_policy_threshold=None,
-                                    max_off_policy_strategy="drop", sampler_kwargs=kwargs)
-
-    first = buffer(resume=False)
+    first = _sampler(tmp_path, resume=False)
     for step in range(1, 9):
         first.totals["extra_samples"] += 4
         first._save_state(step)
@@ -225,7 +219,7 @@ def test_state_lives_in_the_checkpoint_verl_keeps(tmp_path):
             (tmp_path / f"global_step_{step}").mkdir()  # verl's checkpoint, written after the step
     assert json.loads((tmp_path / "global_step_2" / "adagrpo_state.json").read_text())["totals"]["extra_samples"] == 8
     assert not (tmp_path / "adagrpo_state" / "global_step_2.json").exists()  # rolled away
-    resumed = buffer(resume=True)
+    resumed = _sampler(tmp_path, resume=True)
     resumed._maybe_restore(global_steps=3)  # verl resumed from global_step_2
     assert resumed.totals["extra_samples"] == 8
 

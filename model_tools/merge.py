@@ -51,10 +51,9 @@ def is_lora(folder: Path) -> bool:
 
 def base_model_of(source: Source) -> str | None:
     """The model the run started from (its config), for adapters and the model card."""
-    from .run_info import run_config
+    from .run_info import run_config, run_value
 
-    cfg = run_config(source.run_dir)
-    return cfg.get("actor_rollout_ref", {}).get("model", {}).get("path") if cfg else None
+    return run_value(run_config(source.run_dir), "actor_rollout_ref", "model", "path")
 
 
 def write_adapter(merged: Path, out: Path, base_model: str | None) -> None:

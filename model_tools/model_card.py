@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from .run_info import command, last_val_accuracy, run_config, trained_steps
+from .run_info import command, last_val_accuracy, run_config, run_value, trained_steps
 
 
 WEIGHTS = {"adapter": "PEFT LoRA adapter", "merged-lora": "full (LoRA merged)", "full": "full"}
@@ -14,10 +14,10 @@ def _files(value) -> str:
 
 
 def card(run_dir: Path | None, step: int | None, kind: str) -> str:
-    cfg = run_config(run_dir) or {}
-    model = cfg.get("actor_rollout_ref", {}).get("model", {}).get("path", "unknown")
-    data = cfg.get("data", {})
-    algo = cfg.get("algorithm", {}).get("adv_estimator", "grpo")
+    cfg = run_config(run_dir)
+    model = run_value(cfg, "actor_rollout_ref", "model", "path", default="unknown")
+    data = run_value(cfg, "data", default={})
+    algo = run_value(cfg, "algorithm", "adv_estimator", default="grpo")
     val = last_val_accuracy(run_dir, step)
     lines = [
         "---", f"base_model: {model}", "library_name: transformers" if kind != "adapter" else "library_name: peft",
@@ -30,7 +30,7 @@ def card(run_dir: Path | None, step: int | None, kind: str) -> str:
         f"| training data | {_files(data.get('train_files'))} |",
         f"| validation data | {_files(data.get('val_files'))} |",
         f"| checkpoint step | {step} of {trained_steps(run_dir) or '?'} trained |",
-        f"| group size (rollout n) | {cfg.get('actor_rollout_ref', {}).get('rollout', {}).get('n', '?')} |",
+        f"| group size (rollout n) | {run_value(cfg, 'actor_rollout_ref', 'rollout', 'n', default='?')} |",
         f"| final validation accuracy (greedy) | {f'{val[1]:.1%} at step {val[0]}' if val else 'not validated'} |",
         "",
     ]

@@ -14,13 +14,24 @@ def run_config(run_dir: Path | None) -> dict | None:
     return OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
 
 
+def run_value(cfg: dict | None, *keys: str, default=None):
+    """cfg[k1][k2]... of a run config, or `default` where any level is missing (or null)."""
+    node = cfg or {}
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return default if node is None else node
+
+
+def _records(run_dir: Path) -> list[dict]:
+    # a resumed run keeps its earlier steps in metrics.previous.jsonl
+    return read_records(run_dir / "metrics.previous.jsonl") + read_records(run_dir / "metrics.jsonl")
+
+
 def last_val_accuracy(run_dir: Path | None, step: int | None = None) -> tuple[int, float] | None:
     """(step, greedy validation accuracy) of the last validation at or before `step`."""
     if run_dir is None:
         return None
-    # a resumed run keeps its earlier steps in metrics.previous.jsonl
-    records = read_records(run_dir / "metrics.previous.jsonl") + read_records(run_dir / "metrics.jsonl")
-    vals = [(r["step"], val_accuracy(r["data"])) for r in records]
+    vals = [(r["step"], val_accuracy(r["data"])) for r in _records(run_dir)]
     vals = [(s, acc) for s, acc in vals if acc is not None and (step is None or s <= step)]
     return vals[-1] if vals else None
 
@@ -28,8 +39,7 @@ def last_val_accuracy(run_dir: Path | None, step: int | None = None) -> tuple[in
 def trained_steps(run_dir: Path | None) -> int | None:
     if run_dir is None:
         return None
-    records = read_records(run_dir / "metrics.previous.jsonl") + read_records(run_dir / "metrics.jsonl")
-    return max((r["step"] for r in training_steps(records)), default=None)
+    return max((r["step"] for r in training_steps(_records(run_dir))), default=None)
 
 
 def command(run_dir: Path | None) -> str | None:

@@ -42,13 +42,6 @@ def parse_args(argv):
     return args
 
 
-def _run_value(run_cfg, *keys, default=None):
-    node = run_cfg or {}
-    for key in keys:
-        node = node.get(key) if isinstance(node, dict) else None
-    return default if node is None else node
-
-
 def _reward_args(args) -> list[str]:
     out = [a for spec in args.reward_func for a in ("--reward_func", spec)]
     return out + (["--reward_weights", args.reward_weights] if args.reward_weights else [])
@@ -101,29 +94,29 @@ def evaluate(args) -> dict:
     from . import generate as G
     from .eval_data import data_file, load_problems
     from .merge import loadable_folder
-    from .run_info import run_config
+    from .run_info import run_config, run_value
     from .sample_metrics import summarise
     from .scoring import reward_config, score_all
     from .source import resolve
 
     source = resolve(args.model, args.step)
     run_cfg = run_config(source.run_dir)
-    run_val = _run_value(run_cfg, "data", "val_files", default=[])
+    run_val = run_value(run_cfg, "data", "val_files", default=[])
     data = args.data or ",".join([run_val] if isinstance(run_val, str) else run_val)
     if not data:
         raise UsageError("--data: which problems? (a parquet file, a data_prep folder or a JSON/JSONL file)")
     files = [data_file(d, REPO / "outputs") for d in data.split(",")]
-    prompt_key = _run_value(run_cfg, "data", "prompt_key", default="prompt")
+    prompt_key = run_value(run_cfg, "data", "prompt_key", default="prompt")
     problems = [p for f in files for p in load_problems(f, prompt_key, args.limit)]
     cfg = reward_config(run_cfg, _reward_args(args))
-    max_tokens = args.max_response_length or _run_value(run_cfg, "data", "max_response_length", default=1024)
+    max_tokens = args.max_response_length or run_value(run_cfg, "data", "max_response_length", default=1024)
     n_gpus = count_gpus() if args.n_gpus is None else args.n_gpus
     if n_gpus and n_gpus % args.tp:
         raise UsageError(f"--tp {args.tp}: does not divide --n_gpus {n_gpus}")
     out = _out_dir(args, source)
 
     model = loadable_folder(source)
-    prompts = _prompt_ids(model, problems, _run_value(run_cfg, "data", "apply_chat_template_kwargs", default={}))
+    prompts = _prompt_ids(model, problems, run_value(run_cfg, "data", "apply_chat_template_kwargs", default={}))
     max_prompt = max(map(len, prompts))
     max_tokens = _fit_context(model, max_prompt, max_tokens)
     engine = G.Engine(model, n_gpus, args.tp, max_model_len=max_prompt + max_tokens, seed=args.seed)
@@ -188,9 +181,11 @@ def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         results = evaluate(args)
-    except (UsageError, ValueError) as err:  # vLLM's config errors are several lines: the first says it
+    except (UsageError, ValueError, OSError) as err:  # vLLM's config errors are several lines: the first says it
+        # (OSError: transformers on a hub id that is unknown or unreachable)
         lines = str(err).strip().splitlines() or [type(err).__name__]
-        print(f"eval.sh: error: {' '.join(lines[:2]) if len(lines[0]) < 60 else lines[0]}", file=sys.stderr)
+        where = f"{args.model}: " if isinstance(err, OSError) else ""
+        print(f"eval.sh: error: {where}{' '.join(lines[:2]) if len(lines[0]) < 60 else lines[0]}", file=sys.stderr)
         return 2
     print(table(results))
     print(f"results: {results['out']}/results.json  samples: {results['out']}/samples.jsonl  "

@@ -91,9 +91,12 @@ class Chat:
             if not arg:
                 out.write("(/save FILE)\n")
             else:
-                with open(arg, "w") as f:
-                    json.dump({"temperature": self.temperature, "messages": self.messages()}, f, indent=2)
-                out.write(f"(saved {len(self.history)} message(s) to {arg})\n")
+                try:
+                    with open(arg, "w") as f:
+                        json.dump({"temperature": self.temperature, "messages": self.messages()}, f, indent=2)
+                    out.write(f"(saved {len(self.history)} message(s) to {arg})\n")
+                except OSError as err:  # the dialogue stays; another path can be given
+                    out.write(f"(/save {arg}: {err.strerror or err})\n")
         else:
             out.write(f"({HELP})\n")
         return True
@@ -109,6 +112,9 @@ def main(argv=None) -> int:
         chat = Chat(loadable_folder(source), args.temperature, args.max_new_tokens, args.system)
     except UsageError as err:
         print(f"chat.sh: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # transformers: a hub id that is unknown or unreachable, a folder it cannot read
+        print(f"chat.sh: error: {args.model}: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     out = sys.stdout
     out.write(f"chatting with {source.describe()} ({HELP}; Ctrl-D ends)\n")

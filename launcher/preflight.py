@@ -14,6 +14,11 @@ def check_batches(cfg, ctx) -> list[str]:
     return []
 
 
+def _ray_env_vars(cfg) -> dict:
+    """The env vars verl's Ray job gives every worker (ray_kwargs.ray_init.runtime_env.env_vars)."""
+    return ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {}) or {}
+
+
 def _check_temperature_engine(cfg) -> None:
     """Resampled tokens must be scored at their own temperature, by adaGRPO's FSDP engine; verl's
     stock engine would silently use the scalar one. Everything that selects it, checked here."""
@@ -23,7 +28,7 @@ def _check_temperature_engine(cfg) -> None:
     if strategy not in ("fsdp", "fsdp2"):
         raise UsageError(f"actor_rollout_ref.actor.strategy={strategy}: adaGRPO's per-sample-temperature engine "
                          f"is an FSDP engine; use fsdp or fsdp2")
-    env = ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {})
+    env = _ray_env_vars(cfg)
     if env.get("VERL_ENGINE_VENDOR") != "adagrpo":
         raise UsageError("ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR must be adagrpo (preset "
                          "adagrpo sets it): verl's stock engine would score resampled tokens at the wrong temperature")
@@ -79,7 +84,7 @@ def check_adagrpo(cfg, ctx) -> list[str]:
 
 def check_runtime_env(cfg, ctx) -> list[str]:
     """Ray takes only strings as env vars; Hydra reads `=1.6` as a number. Say so before Ray does."""
-    env = ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {}) or {}
+    env = _ray_env_vars(cfg)
     for key, value in env.items():
         if not isinstance(value, str):
             raise UsageError(f"ray_kwargs.ray_init.runtime_env.env_vars.{key}={value}: Ray takes env vars as strings; "
@@ -92,7 +97,7 @@ def check_think_logits(cfg, ctx) -> list[str]:
     adaGRPO's engine scores each token at the scale it was sampled with."""
     vllm_kwargs = (cfg.actor_rollout_ref.rollout.get("engine_kwargs") or {}).get("vllm") or {}
     processor = "think_logits" in str(vllm_kwargs.get("logits_processors") or "")
-    env = ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {})
+    env = _ray_env_vars(cfg)
     scaled = any(float(env.get(k, 1.0)) != 1.0 for k in ("ADAGRPO_THINK_SCALE", "ADAGRPO_ANSWER_SCALE"))
     if scaled and not processor:
         raise UsageError("ADAGRPO_THINK_SCALE/ADAGRPO_ANSWER_SCALE are set but the rollout has no think-aware "

@@ -26,7 +26,7 @@ from . import agent_loop
 from .advantage import publish_priors
 from .bridge import BRIDGE
 from .group_stats import GroupStats
-from trainer_hooks.replay_buffer import QuickPollReplayBuffer
+from trainer_hooks.replay_buffer import QuickPollReplayBuffer, reward_field_means, reward_info
 from .resample_plan import StepBudget, choose_trained
 from .settings import from_mapping
 
@@ -65,26 +65,20 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                 keys[_uid(key)].append(key)
         return {uid: sorted(ks, key=_session) for uid, ks in keys.items()}
 
-    @staticmethod
-    def _rewards(partition_id: str, keys: list[str]) -> dict[str, float]:
+    def _read(self, partition_id: str, keys: list[str]) -> tuple[dict[str, float], dict[str, float], list]:
+        """One TransferQueue read for these samples: each one's summed reward, the value its success is
+        judged on — the reward's `success_key` field (acc) when it has one, else the summed reward (with
+        weighted format rewards a right answer may not reach the threshold) — and its extra fields."""
         if not keys:
-            return {}
-        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["rm_scores"])
-        return {key: float(score.sum().item()) for key, score in zip(keys, list(data["rm_scores"]), strict=True)}
-
-    def _success_values(self, partition_id: str, keys: list[str], rewards: dict[str, float]) -> dict[str, float]:
-        """What "correct" is judged on: the reward's `success_key` field (acc) when it has one, else
-        the summed reward (with weighted format rewards a right answer may not reach the threshold)."""
-        if not keys:
-            return {}
-        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields"])
-        out = {}
-        for key, fields in zip(keys, list(data["extra_fields"]), strict=True):
-            fields = getattr(fields, "data", fields)
-            info = fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
-            value = info.get(self.settings.success_key)
-            out[key] = float(value) if isinstance(value, (bool, int, float)) else rewards[key]
-        return out
+            return {}, {}, []
+        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["rm_scores", "extra_fields"])
+        extras = list(data["extra_fields"])
+        rewards, success = {}, {}
+        for key, score, fields in zip(keys, list(data["rm_scores"]), extras, strict=True):
+            rewards[key] = float(score.sum().item())
+            value = reward_info(fields).get(self.settings.success_key)
+            success[key] = float(value) if isinstance(value, (bool, int, float)) else rewards[key]
+        return rewards, success, extras
 
     # ---- one step --------------------------------------------------------------------------
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
@@ -123,9 +117,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             fresh = self.finished_keys[partition_id] - settled
             if fresh:
                 groups = self._group_keys(partition_id, fresh)
-                all_keys = [k for ks in groups.values() for k in ks]
-                rewards = self._rewards(partition_id, all_keys)
-                success = self._success_values(partition_id, all_keys, rewards)
+                rewards, success, _ = self._read(partition_id, [k for ks in groups.values() for k in ks])
                 for uid in fresh:
                     keys = groups.get(uid, [])
                     group = [rewards[k] for k in keys]
@@ -201,9 +193,10 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                                f"adagrpo_ext.agent_loop.AdaAgentLoopManager (preset adagrpo does)") from err
 
     def _batch_metrics(self, partition_id: str, keys: list[str], priors: dict, active: bool) -> dict:
-        """Signal left in the trained batch: groups whose rewards are all equal give no gradient."""
-        rewards = self._rewards(partition_id, list(keys))
-        success = self._success_values(partition_id, list(keys), rewards)
+        """Signal left in the trained batch: groups whose rewards are all equal give no gradient. When
+        adaGRPO chose the batch (not verl's sampling, which logs them itself), also the reward's own
+        fields, `reward/<field>/mean`, from the same read."""
+        rewards, success, extras = self._read(partition_id, list(keys))
         groups, judged = defaultdict(list), defaultdict(list)
         for key, r in rewards.items():
             groups[_uid(key)].append(r)
@@ -217,7 +210,9 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                    "adagrpo/effective_n": float(np.mean(effective)),
                    "adagrpo/trained_temperature_mean": float(np.mean(temperatures)),
                    "adagrpo/trained_temperature_max": float(np.max(temperatures))}
-        if not active:  # what adaGRPO would have re-asked: groups failing the condition on their draw
+        if active:
+            metrics.update(reward_field_means(extras))
+        else:  # what adaGRPO would have re-asked: groups failing the condition on their draw
             metrics["adagrpo/hard_groups"] = sum(not self.settings.passes(g) for g in judged.values())
         return metrics
 

@@ -54,6 +54,7 @@ def test_every_group_rescued_in_the_second_round(rescued):
         # pooled: the first draw (n) + round 1 (n) + round 2 (2n), of which n are trained
         assert data["adagrpo/effective_n"] == 4 * N
         assert data["critic/score/mean"] == 1.0  # what is trained is the rescuing round
+        assert data["reward/score/mean"] == 1.0  # the reward's own fields are logged for adaGRPO's batches too
 
 
 def test_trained_samples_were_drawn_at_the_resample_temperature(rescued):

@@ -19,12 +19,16 @@ from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 DEFAULT_POLL_INTERVAL_S = 0.2
 
 
+def reward_info(fields) -> dict:
+    """The fields a reward returned beside its score, from one sample's TransferQueue extra_fields."""
+    fields = getattr(fields, "data", fields)
+    return fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
+
+
 def reward_field_means(extra_fields) -> dict[str, float]:
     sums, counts = {}, {}
     for fields in extra_fields:
-        fields = getattr(fields, "data", fields)
-        info = fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
-        for key, value in info.items():
+        for key, value in reward_info(fields).items():
             if isinstance(value, (bool, int, float)) and math.isfinite(float(value)):
                 sums[key] = sums.get(key, 0.0) + float(value)
                 counts[key] = counts.get(key, 0) + 1

@@ -81,15 +81,15 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         return rewards, success, extras
 
     # ---- one step --------------------------------------------------------------------------
-    def sample(self, global_steps: int, partition_id: str, batch_size: int):
+    def draw(self, global_steps: int, partition_id: str, batch_size: int):
         if partition_id == "val":
-            return super().sample(global_steps, partition_id, batch_size)
+            return super().draw(global_steps, partition_id, batch_size)
         self._maybe_restore(global_steps)
         s = self.settings
         if s.enable and global_steps >= s.start_step:
             batch, metrics = self._sample_adaptive(global_steps, partition_id, batch_size)
         else:
-            batch, metrics = super().sample(global_steps, partition_id, batch_size)
+            batch, metrics = super().draw(global_steps, partition_id, batch_size)
             publish_priors({}, self.settings.max_advantage)
             metrics.update(self._batch_metrics(partition_id, batch.keys, {}, active=False))
             generated = sum(tag.get("response_len", 0) for tag in batch.tags)

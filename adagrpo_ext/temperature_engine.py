@@ -10,11 +10,14 @@ each token's logits are also divided by the scale the processor gave it (token_s
 a forward hook on the model's output, so the log-probs match the rollout's token by token.
 
 Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=adagrpo (set by preset adagrpo).
+It also keeps the micro-batch for per-sample policy losses (grpo_ext.engine: --dynamic_clip).
 """
 
 import torch
 from verl.workers.engine.base import EngineRegistry
 from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
+
+from grpo_ext.engine import MicroBatchContext
 
 from . import token_scales
 from .agent_loop import TEMPERATURE_FIELD
@@ -24,7 +27,7 @@ ENGINE_VENDOR = "adagrpo"
 
 @EngineRegistry.register(model_type="language_model", backend=["fsdp", "fsdp2"], device=["cuda", "npu"],
                          vendor=ENGINE_VENDOR)
-class PerSampleTemperatureEngine(FSDPEngineWithLMHead):
+class PerSampleTemperatureEngine(MicroBatchContext, FSDPEngineWithLMHead):
     def prepare_model_inputs(self, micro_batch):
         if TEMPERATURE_FIELD not in micro_batch.keys():
             # the scalar fallback would score resampled tokens at the wrong temperature, silently

@@ -1,14 +1,16 @@
-"""Plain GRPO and adaGRPO side by side on the same task, seeds and steps; writes a table, JSON and
-a PNG (validation accuracy vs step and vs generated tokens, zero-signal fraction, wall time), with
-the spread over seeds.
+"""Plain GRPO against adaGRPO or a grpo_ext option, side by side on the same task, seeds and steps;
+writes a table, JSON and a PNG (validation accuracy vs step and vs generated tokens, zero-signal
+fraction, wall time), with the spread over seeds.
 
     .venv/bin/python bench/adagrpo_ab.py                               # the CPU demo, 20 steps, seed 0
     .venv/bin/python bench/adagrpo_ab.py --seeds 0,1,2 -- --preset demo_hard   # the hard demo, 3 seeds
     .venv/bin/python bench/adagrpo_ab.py --steps 30 -- --model M --data D       # your task
+    .venv/bin/python bench/adagrpo_ab.py --arms plain,dynamic_clip,difficulty --seeds 1,2   # grpo_ext options
 
-Both arms run `python -m launcher` (what train.sh runs) with preset adagrpo; the baseline sets
-adagrpo.enable=false, which trains exactly as verl's GRPO and only adds the sampler's metrics.
-Arguments after `--` go to both runs.
+Every arm runs `python -m launcher` (what train.sh runs). The adaGRPO arms run preset adagrpo; their
+baseline `grpo` sets adagrpo.enable=false, which trains exactly as verl's GRPO and only adds the
+sampler's metrics. The grpo_ext arms compare with `plain` (verl's GRPO, no preset). Arguments after
+`--` go to every run.
 """
 
 import argparse
@@ -23,16 +25,21 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 # balanced: an all-correct group is re-asked too (Reinforce-Ada's balanced groups): both outcomes
 # in every trained group where the budget allows, so fewer groups without signal
-ARMS = {"grpo": ["adagrpo.enable=false"], "adagrpo": [], "balanced": ["adagrpo.all_correct=resample"]}
+ARMS = {"grpo": ["--preset", "adagrpo", "adagrpo.enable=false"], "adagrpo": ["--preset", "adagrpo"],
+        "balanced": ["--preset", "adagrpo", "adagrpo.all_correct=resample"],
+        # grpo_ext options (README "GRPO options"), each alone against `plain`
+        "plain": [], "dynamic_clip": ["--dynamic_clip", "0.1,0.3"], "difficulty": ["--difficulty_scale", "0.5"],
+        "length_norm": ["--length_norm", "4"], "similarity": ["--similarity_weight", "0.5"]}
+BASELINES = ("grpo", "plain")  # the arm the others are compared with: the first of these that ran
 
 
 def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict:
     # one seed drives verl's data order and the rollout's sampling
     seeded = [f"data.seed={seed}", f"actor_rollout_ref.rollout.seed={seed}"] if seed else []
     name = f"{name}-seed{seed}" if seed else name
-    cmd = [sys.executable, "-m", "launcher", "--preset", "adagrpo", "--output_dir", str(out), "--experiment", name,
+    cmd = [sys.executable, "-m", "launcher", "--output_dir", str(out), "--experiment", name,
            "--project", "ab", "--total_steps", str(args.steps), "--test_freq", str(args.test_freq),
-           "--rollout_n", str(args.rollout_n), "--save_freq", "-1", *ARMS[name.split("-")[0]], *seeded, *extra]
+           "--rollout_n", str(args.rollout_n), "--save_freq", "-1", *ARMS[name.split("-seed")[0]], *seeded, *extra]
     print(f"[{name}] {' '.join(cmd[2:])}", flush=True)
     start = time.time()
     proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -90,9 +97,14 @@ def _spread(values: list) -> str:
     return f"{mean:.3g}" if len(values) == 1 else f"{mean:.3g} ± {statistics.stdev(values):.2g}"
 
 
-def seed_table(runs: dict) -> tuple[str, dict]:
-    """runs: arm -> [summary per seed]. Means ± standard deviation over seeds, and what the goal
-    asks: adaGRPO's tokens to reach plain GRPO's final accuracy, as a ratio of GRPO's own."""
+def steps_to_reach(run: dict, level: float) -> int | None:
+    """Training step at which validation accuracy first reached `level` (None: never)."""
+    return next((v["step"] for v in run["val"] if v["acc"] >= level - 1e-9), None)
+
+
+def seed_table(runs: dict, level: float = 0.9) -> tuple[str, dict]:
+    """runs: arm -> [summary per seed]. Means ± standard deviation over seeds, steps to reach `level`,
+    and what adaGRPO's goal asks: tokens to reach plain GRPO's final accuracy, as a ratio of GRPO's own."""
     out, rows = {}, ["| arm | seeds | val acc first | val acc last | best | generated tokens | zero-signal groups "
                      "| hard / rescued groups | train s |", "|" + "---|" * 9]
     for arm, seeds in runs.items():
@@ -103,15 +115,22 @@ def seed_table(runs: dict) -> tuple[str, dict]:
         rows.append(f"| {arm} | {len(seeds)} | {_spread(o['val_first'])} | {_spread(o['val_last'])} | "
                     f"{_spread(o['val_best'])} | {_spread(o['generated_tokens'])} | {_spread(o['zero_signal_mean'])} | "
                     f"{_spread(o['hard_groups'])} / {_spread(o['rescued_groups'])} | {_spread(o['train_s'])} |")
-    for arm in [a for a in runs if a != "grpo" and "grpo" in runs]:
+    for arm, seeds in runs.items():
+        reach = [steps_to_reach(r, level) for r in seeds]
+        out[f"{arm}_steps_to_reach_{level:g}"] = reach
+        rows.append(f"\n{arm}: steps to reach {level:.0%} validation accuracy, per seed: "
+                    + ", ".join("never" if r is None else str(r) for r in reach))
+    base = next((b for b in BASELINES if b in runs), None)
+    for arm in [a for a in runs if base and a != base and runs[base][0]["generated_tokens"]]:
         ratios = []
-        for base, other in zip(runs["grpo"], runs[arm]):
-            reach = tokens_to_reach(other, base["val_last"])
-            ratios.append(None if reach is None or not base["generated_tokens"] else reach / base["generated_tokens"])
-        out[f"{arm}_tokens_ratio_to_reach_grpo_final"] = ratios
+        for base_run, other in zip(runs[base], runs[arm]):
+            reach = tokens_to_reach(other, base_run["val_last"])
+            ratios.append(None if reach is None or not base_run["generated_tokens"]
+                          else reach / base_run["generated_tokens"])
+        out[f"{arm}_tokens_ratio_to_reach_{base}_final"] = ratios
         shown = ", ".join("never" if r is None else f"{r:.2f}" for r in ratios)
-        rows.append(f"\n{arm}: generated tokens to reach plain GRPO's final accuracy, per seed, as a fraction of "
-                    f"GRPO's whole run: {shown} (goal: ≤ 0.6)")
+        rows.append(f"\n{arm}: generated tokens to reach {base}'s final accuracy, per seed, as a fraction of "
+                    f"{base}'s whole run: {shown}" + (" (goal: ≤ 0.6)" if arm in ("adagrpo", "balanced") else ""))
     return "\n".join(rows), out
 
 
@@ -136,7 +155,7 @@ def plot(runs: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for colour, (name, seed_runs) in zip(("tab:blue", "tab:orange", "tab:green"), runs.items()):
+    for colour, (name, seed_runs) in zip([f"C{i}" for i in range(10)], runs.items()):
         for i, r in enumerate(seed_runs):
             label = name if i == 0 else None
             axes[0].plot([v["step"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", color=colour,
@@ -151,7 +170,7 @@ def plot(runs: dict, path: Path) -> None:
         ax.set_ylabel(y)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("plain GRPO vs adaGRPO (same task, seeds, steps; one line per seed)")
+    fig.suptitle(f"{' vs '.join(runs)} (same task, seeds, steps; one line per seed)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -166,7 +185,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rollout_n", type=int, default=4)
     parser.add_argument("--seeds", default="0", help="comma-separated; each arm runs once per seed")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "ab_compare")
-    parser.add_argument("--arms", default="grpo,adagrpo", help="comma-separated: grpo, adagrpo, balanced")
+    parser.add_argument("--arms", default="grpo,adagrpo", help=f"comma-separated: {', '.join(ARMS)}")
+    parser.add_argument("--level", type=float, default=0.9, help="validation accuracy whose steps-to-reach are reported")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -182,11 +202,11 @@ def main(argv=None) -> int:
             (out / "ab_runs.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                                           "extra": extra, "runs": runs}, indent=1))
     results = {name: seed_runs[0] for name, seed_runs in runs.items()}
-    text = table(results) if len(seeds) == 1 else seed_table(runs)[0]
+    text = table(results) if len(seeds) == 1 else seed_table(runs, args.level)[0]
     (out / "ab_table.md").write_text(text + "\n")
     (out / "ab_results.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                                      "extra": extra, "results": results,
-                                                     "over_seeds": seed_table(runs)[1]}, indent=1))
+                                                     "over_seeds": seed_table(runs, args.level)[1]}, indent=1))
     plot(runs, out / "ab_compare.png")
     print(text)
     print(f"written: {out / 'ab_table.md'}, {out / 'ab_results.json'}, {out / 'ab_compare.png'}")

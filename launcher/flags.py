@@ -110,6 +110,20 @@ def _weights(text: str) -> list[float]:
     return values
 
 
+def _clip_pair(text: str) -> tuple[float, float]:
+    parts = [float(x) for x in text.split(",") if x.strip()]
+    if len(parts) != 2 or not 0 < parts[0] <= parts[1] < 1:
+        raise ValueError("expected LOW,HIGH with 0 < LOW <= HIGH < 1, e.g. 0.1,0.3")
+    return parts[0], parts[1]
+
+
+def _unit(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError("expected a value from 0 to 1")
+    return value
+
+
 def _logger(value) -> list[str]:
     loggers = [x.strip() for x in str(value).split(",") if x.strip()]
     if "file" not in loggers:
@@ -172,6 +186,20 @@ FLAGS: tuple[Flag, ...] = (
          to_overrides=lambda _: ["actor_rollout_ref.actor.use_kl_loss=false"]),
     Flag("norm_adv_by_std", "divide group advantages by their std (false = DrGRPO)",
          ("algorithm.norm_adv_by_std_in_grpo",), _bool, env="NORM_ADV_BY_STD", metavar="BOOL"),
+    # Group-level options (grpo_ext/): the launcher wires verl's hooks for them (launcher/grpo_ext_wiring.py).
+    Flag("dynamic_clip", "PPO clip epsilon per sample, LOW for groups all solved to HIGH for groups none solved",
+         env="DYNAMIC_CLIP", parse=_clip_pair, metavar="LOW,HIGH", name_part=lambda v: [f"dclip{v[0]:g}_{v[1]:g}"],
+         to_overrides=lambda v: ["grpo_ext.dynamic_clip.enable=true", f"grpo_ext.dynamic_clip.low={v[0]}",
+                                 f"grpo_ext.dynamic_clip.high={v[1]}"]),
+    Flag("difficulty_scale", "scale group advantages by difficulty: x(1 + A(1 - 2 success rate))",
+         env="DIFFICULTY_SCALE", parse=_unit, metavar="A", name_part=lambda v: [f"dscale{v:g}"],
+         to_overrides=lambda v: ["grpo_ext.difficulty_scale.enable=true", f"grpo_ext.difficulty_scale.alpha={v}"]),
+    Flag("length_norm", "normalise rewards within N response-length buckets of the batch", env="LENGTH_NORM",
+         parse=_positive_int, metavar="N", name_part=lambda v: [f"lennorm{v}"],
+         to_overrides=lambda v: ["grpo_ext.length_norm.enable=true", f"grpo_ext.length_norm.buckets={v}"]),
+    Flag("similarity_weight", "down-weight rewards of near-duplicate responses in a group (mixing A)",
+         env="SIMILARITY_WEIGHT", parse=_unit, metavar="A", name_part=lambda v: [f"simw{v:g}"],
+         to_overrides=lambda v: ["grpo_ext.similarity.enable=true", f"grpo_ext.similarity.alpha={v}"]),
     Flag("max_prompt_length", "longest prompt in tokens", ("data.max_prompt_length",), _positive_int,
          env="MAX_PROMPT_LENGTH", metavar="N"),
     Flag("max_response_length", "longest response in tokens", ("data.max_response_length",), _positive_int,

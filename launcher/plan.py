@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import flags as F
-from . import inputs, preflight
+from . import grpo_ext_wiring, inputs, preflight
 from .config import CONFIG_DIR, CONFIG_NAME, compose
 from .flags import Parsed, UsageError
 from .hardware import (Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_overlong_buffer, fit_token_budgets,
@@ -208,6 +208,8 @@ def build_plan(parsed: Parsed) -> Plan:
     overrides += [f"+ray_kwargs.ray_init.runtime_env.env_vars.{k}='{v}'" for k, v in env_delta.items()]
     overrides += parsed.overrides
     cfg = compose(overrides)
+    wired = grpo_ext_wiring.wire(cfg, user_keys)
+    overrides += wired
 
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []
     changes = fit_mini_batch(cfg, user_keys)

@@ -189,7 +189,14 @@ def check_with_verl(cfg, ctx) -> list[str]:
     return []
 
 
-CHECKS = (check_batches, check_runtime_env, check_adagrpo, check_think_logits, check_lora_device, check_reward_file, check_with_verl)
+def check_grpo_ext(cfg, ctx) -> list[str]:
+    from .grpo_ext_wiring import check
+
+    check(cfg)
+    return []
+
+
+CHECKS = (check_batches, check_runtime_env, check_adagrpo, check_grpo_ext, check_think_logits, check_lora_device, check_reward_file, check_with_verl)
 
 
 def run_checks(cfg, ctx) -> list[str]:

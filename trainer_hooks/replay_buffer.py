@@ -9,6 +9,9 @@ with verl's own hook, `trainer.v1.sampler.custom_sampler`; the interval comes fr
 verl 0.9.1's trainer logs only the summed score of a training step; the fields a reward returns
 beside it (`acc`, each --reward_func's value, `reward_timeout`) reach the metrics here, as
 `reward/<field>/mean` over the trained batch (one small TransferQueue read per step).
+
+With a `grpo_ext` option on (dynamic clipping, difficulty scaling, length normalisation, similarity
+weights), the complete batch then goes through grpo_ext.batch_step before verl's advantage step.
 """
 
 import math
@@ -40,8 +43,23 @@ class QuickPollReplayBuffer(ReplayBuffer):
         sampler_kwargs = kwargs.get("sampler_kwargs") or {}
         kwargs["poll_interval"] = float(sampler_kwargs.get("poll_interval", DEFAULT_POLL_INTERVAL_S))
         super().__init__(*args, **kwargs)
+        from grpo_ext.settings import from_mapping
+
+        self.grpo_ext = from_mapping(sampler_kwargs.get("grpo_ext"))
+        if self.grpo_ext.difficulty_scale:
+            import grpo_ext.advantage  # noqa: F401  (registers the estimator in the trainer's process)
 
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
+        """The step's batch of complete groups (`draw`), shaped by the grpo_ext options when any is on."""
+        batch, metrics = self.draw(global_steps, partition_id, batch_size)
+        if partition_id != "val" and batch is not None and batch.keys and self.grpo_ext.any:
+            from grpo_ext import batch_step
+
+            batch, shaped = batch_step.apply(batch, self.grpo_ext)
+            metrics.update(shaped)
+        return batch, metrics
+
+    def draw(self, global_steps: int, partition_id: str, batch_size: int):
         batch, metrics = super().sample(global_steps, partition_id, batch_size)
         if partition_id != "val" and batch is not None and batch.keys:
             metrics.update(self.reward_metrics(partition_id, batch.keys))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .convert import (Columns, Report, build_rows, check_prompt_lengths, index_rows, load_tokenizer, prompt_tokens,
                       split_rows, write_parquet_atomic)
+from . import prefixes
 from .public import DATASETS, public_records
 from .readers import DataError, read_rows
 from .schema import PromptStyle
@@ -35,6 +36,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tokenizer", help="tokenizer (path or hub id) for --max-prompt-tokens")
     p.add_argument("--max-prompt-tokens", type=int, help="reject prompts longer than this (needs --tokenizer)")
     p.add_argument("--drop-long", action="store_true", help="drop over-long prompts instead of failing")
+    p.add_argument("--prefix-file", type=Path,
+                   help="solution openings for training rows, by question (JSON {question: prefix} or JSON/JSONL "
+                        "objects with question/prompt and prefix): train.sh --prefix_dropout P continues them")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,7 +102,15 @@ def run_conversion(records, args, columns: Columns, val_records=None) -> tuple[R
     if args.limit:
         records = (r for i, r in enumerate(records) if i < args.limit)
     report = Report()
-    rows = build_rows(records, columns, _style(args), report)
+    prefix_file = getattr(args, "prefix_file", None)  # the launcher converts --data without one
+    prefix_map = prefixes.load(prefix_file, getattr(args, "prompt_key", None)) if prefix_file else None
+    rows = build_rows(records, columns, _style(args), report, prefix_map)
+    if prefix_map is not None:
+        if not report.prefixed:
+            raise DataError(f"--prefix-file {prefix_file}: none of its {len(prefix_map)} questions matches a "
+                            f"row's question (matched as written in the input, before --instruction); nothing written")
+        report.warnings.append(f"{report.prefixed} of {len(rows)} row(s) have a prefix ({len(prefix_map)} in "
+                               f"{prefix_file}); validation rows keep none")
     val_rows = build_rows(val_records, columns, _style(args), Report()) if val_records is not None else None
     if args.max_prompt_tokens:
         if not args.tokenizer:
@@ -112,6 +124,8 @@ def run_conversion(records, args, columns: Columns, val_records=None) -> tuple[R
         else:
             check_prompt_lengths(rows, tok, args.max_prompt_tokens)
     train, val = index_rows(rows, val_rows) if val_rows is not None else split_rows(rows, args.val_size, args.seed)
+    for row in val:  # validation measures the model alone
+        row["extra_info"].pop("prefix", None)
     files = {args.out / "train.parquet": train}
     if val:
         files[args.out / "val.parquet"] = val

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from reward.sources import BUILTIN_SOURCES
 
+from .prefixes import question_of
+
 from .readers import DataError
 from .schema import PromptStyle, is_known_source, make_row
 
@@ -30,6 +32,7 @@ class Report:
     duplicates: int = 0
     unknown_sources: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    prefixed: int = 0  # rows given a --prefix-file prefix
 
 
 def _error_summary(errors: list[tuple[str, str]]) -> str:
@@ -45,8 +48,10 @@ def _error_summary(errors: list[tuple[str, str]]) -> str:
     return "\n".join(f"  {line}" for line in lines) + (f"\n  ... and {more} other problems" if more > 0 else "")
 
 
-def build_rows(records, columns: Columns, style: PromptStyle, report: Report) -> list[dict]:
-    """Validate every record; collect all errors before failing, so one run shows them."""
+def build_rows(records, columns: Columns, style: PromptStyle, report: Report,
+               prefixes: dict[str, str] | None = None) -> list[dict]:
+    """Validate every record; collect all errors before failing, so one run shows them. `prefixes`
+    (question -> solution opening, data_prep/prefixes.py) go into the matching rows' extra_info."""
     rows, errors, seen = [], [], set()
     for where, record in records:
         if not isinstance(record, dict):
@@ -60,7 +65,9 @@ def build_rows(records, columns: Columns, style: PromptStyle, report: Report) ->
             continue
         source = str(record.get(columns.source) or columns.default_source)
         try:
-            row = make_row(record[columns.prompt], record[columns.answer], source, style, where)
+            question = question_of(record[columns.prompt]) if prefixes else None
+            extra = {"prefix": prefixes[question]} if question in (prefixes or {}) else None
+            row = make_row(record[columns.prompt], record[columns.answer], source, style, where, extra)
         except DataError as err:
             errors.append((where, str(err).removeprefix(f"{where}: ")))
             continue
@@ -72,6 +79,8 @@ def build_rows(records, columns: Columns, style: PromptStyle, report: Report) ->
         if not is_known_source(source):
             report.unknown_sources[source] += 1
         rows.append(row)
+    if prefixes:
+        report.prefixed = sum("prefix" in r["extra_info"] for r in rows)
     if errors:
         raise DataError(f"{len(errors)} invalid row(s); nothing written:\n{_error_summary(errors)}")
     if not rows:

@@ -9,7 +9,8 @@ weights) its response tokens. Then:
 - dynamic clipping stores each sample's clip epsilon as a field (`CLIP_FIELD`) that travels with
   the sample to the actor, where the `dynamic_clip` policy loss reads it;
 - difficulty scaling needs each sample's group success rate at the advantage step: published on
-  `STEP` (same process), aligned with the batch's rows.
+  `STEP` (same process), aligned with the batch's rows;
+- the curriculum records each prompt's accuracy on the training dataset's curriculum (curriculum.py).
 """
 
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from tensordict import TensorDict
 from trainer_hooks.replay_buffer import reward_info
 
 from . import shaping
+from .curriculum import ACTIVE, ROW_FIELD
 from .settings import GrpoExtSettings
 
 CLIP_FIELD = "dynamic_clip_eps"
@@ -43,6 +45,7 @@ def uid_of(key: str) -> str:
 
 def read(partition_id: str, keys: list[str], settings: GrpoExtSettings, responses: bool) -> dict:
     fields = ["rm_scores", "extra_fields"] + (["responses"] if responses else [])
+    fields += [ROW_FIELD] if settings.curriculum else []
     data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=fields)
     scores = list(data["rm_scores"])
     rewards = [float(s.sum().item()) for s in scores]
@@ -53,6 +56,9 @@ def read(partition_id: str, keys: list[str], settings: GrpoExtSettings, response
     out = {"scores": scores, "rewards": rewards, "success": success}
     if responses:
         out["responses"] = [r.tolist() for r in data["responses"]]
+    if settings.curriculum:
+        rows = data[ROW_FIELD]
+        out["rows"] = [int(r) for r in (rows.tolist() if hasattr(rows, "tolist") else list(rows))]
     return out
 
 
@@ -97,6 +103,13 @@ def apply(batch, settings: GrpoExtSettings):
         metrics.update(shaped_metrics)
         metrics["grpo_ext/shaped_score/mean"] = sum(totals) / len(totals)
         put["rm_scores"] = with_totals(data["scores"], totals, lengths)
+    if settings.curriculum:
+        if not ACTIVE:
+            raise RuntimeError("grpo_ext.curriculum: the training dataset is not the curriculum's "
+                               "(data.custom_cls must be grpo_ext.curriculum:CurriculumDataset)")
+        ACTIVE[0].record(data["rows"], data["success"])
+        metrics["grpo_ext/curriculum_epoch"] = ACTIVE[0].epoch
+        metrics["grpo_ext/curriculum_prompts_rated"] = len(ACTIVE[0].accuracy)
     if settings.dynamic_clip:
         eps = shaping.clip_ranges(rates, settings.clip_low, settings.clip_high)
         metrics["grpo_ext/clip_eps/mean"] = sum(eps) / len(eps)

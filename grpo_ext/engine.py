@@ -1,5 +1,5 @@
 """verl's FSDP language-model engine, keeping the micro-batch it is scoring where a policy loss can
-read per-sample fields (clip_loss.CURRENT): verl passes a loss only log-probs and advantages.
+read per-sample fields (policy_loss.CURRENT): verl passes a loss only log-probs and advantages.
 
 Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=grpo_ext (the launcher sets it with
 --dynamic_clip); adaGRPO's engine includes the same mixin.
@@ -8,7 +8,7 @@ Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=grpo_ext (the lau
 from verl.workers.engine.base import EngineRegistry
 from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
 
-from .clip_loss import CURRENT
+from .policy_loss import CURRENT
 
 ENGINE_VENDOR = "grpo_ext"
 

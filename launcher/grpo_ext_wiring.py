@@ -3,16 +3,25 @@
 
 - dynamic clipping: policy loss `dynamic_clip` and an engine that lets it read per-sample fields
   (VERL_ENGINE_VENDOR=grpo_ext; adaGRPO's engine does it too, so its vendor stays);
-- difficulty scaling: advantage estimator `grpo_difficulty` in place of verl's `grpo`.
+- difficulty scaling: advantage estimator `grpo_difficulty` in place of verl's `grpo`;
+- curriculum: verl's custom dataset class hook, unshuffled, loaded in the trainer's process;
+- prefix-guided rollouts: verl's agent-loop registry (`prefix_guided`), and with an SFT weight the
+  `prefix_sft` policy loss (or `dynamic_clip`, which adds the same term).
 Length normalisation and similarity weights need nothing beyond the sampler, which is ours by default.
 """
 
+from pathlib import Path
+
+import yaml
 from omegaconf import OmegaConf, open_dict
 
 from .flags import UsageError
 
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 ENGINE_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR"
+CURRICULUM_PATH = "pkg://grpo_ext.curriculum"
+PREFIX_LOOP = "prefix_guided"
+AGENT_LOOPS_FILE = str(Path(__file__).resolve().parent.parent / "grpo_ext" / "agent_loops.yaml")
 SAMPLERS = ("pkg://trainer_hooks.replay_buffer:QuickPollReplayBuffer", "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer")
 
 
@@ -40,6 +49,23 @@ def wire(cfg, user_keys: set[str]) -> list[str]:
         elif vendor not in ("grpo_ext", "adagrpo"):
             raise UsageError(f"--dynamic_clip needs an engine that exposes per-sample fields, but {ENGINE_KEY}="
                              f"{vendor}; valid: grpo_ext (set by --dynamic_clip) or adagrpo")
+    if s.prefix:
+        agent = cfg.actor_rollout_ref.rollout.agent
+        if agent.get("default_agent_loop") not in ("single_turn_agent", PREFIX_LOOP) or \
+                agent.get("agent_loop_config_path") not in (None, AGENT_LOOPS_FILE):
+            raise UsageError("--prefix_dropout / --prefix_sft run the rollout through the prefix_guided agent loop, but "
+                             f"actor_rollout_ref.rollout.agent.default_agent_loop={agent.get('default_agent_loop')} / "
+                             f"agent_loop_config_path={agent.get('agent_loop_config_path')} is set; drop one")
+        out += [f"actor_rollout_ref.rollout.agent.default_agent_loop={PREFIX_LOOP}",
+                f"actor_rollout_ref.rollout.agent.agent_loop_config_path={AGENT_LOOPS_FILE}"]
+        if s.prefix_sft_coef > 0:
+            if not s.dynamic_clip:
+                mode = OmegaConf.select(cfg, LOSS_KEY)
+                if LOSS_KEY in user_keys and mode != "prefix_sft":
+                    raise UsageError(f"--prefix_sft adds to the policy loss, but {LOSS_KEY}={mode} is set too; drop one")
+                out.append(f"{LOSS_KEY}=prefix_sft")
+            out += [f"++ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_PREFIX_SFT_COEF='{s.prefix_sft_coef}'",
+                    "++ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_LOSSES='1'"]
     if s.difficulty_scale:
         estimator = str(cfg.algorithm.adv_estimator)
         if estimator == "adagrpo":
@@ -49,16 +75,29 @@ def wire(cfg, user_keys: set[str]) -> list[str]:
             raise UsageError(f"--difficulty_scale scales verl's grpo advantages, but algorithm.adv_estimator="
                              f"{estimator}; drop one of them")
         out.append("algorithm.adv_estimator=grpo_difficulty")
+    if s.curriculum:
+        custom = cfg.data.get("custom_cls") or {}
+        if custom.get("path") not in (None, CURRICULUM_PATH):
+            raise UsageError(f"--curriculum orders prompts through its own dataset class, but data.custom_cls.path="
+                             f"{custom.get('path')} is set; drop one")
+        for key, given in (("data.shuffle", False), ("data.dataloader_num_workers", 0)):
+            if key in user_keys and OmegaConf.select(cfg, key) != given:
+                raise UsageError(f"--curriculum needs {key}={str(given).lower()} (it orders the prompts itself, "
+                                 f"in the trainer's process); drop {key}")
+        out += [f"data.custom_cls.path={CURRICULUM_PATH}", "data.custom_cls.name=CurriculumDataset",
+                "data.shuffle=false", "data.dataloader_num_workers=0", f"++data.curriculum_mode={s.curriculum_mode}"]
     with open_dict(cfg):
         for override in out:
             key, _, value = override.lstrip("+").partition("=")
-            OmegaConf.update(cfg, key, value, merge=False)
+            OmegaConf.update(cfg, key, yaml.safe_load(value), merge=False)
     return out
 
 
 def check(cfg) -> None:
     """Refuse hooks set without their option, and options without the sampler that runs them."""
     s = settings(cfg)
+    if OmegaConf.select(cfg, LOSS_KEY) == "prefix_sft" and not s.prefix_sft_coef:
+        raise UsageError(f"{LOSS_KEY}=prefix_sft needs --prefix_sft C (grpo_ext.prefix.sft_coef > 0)")
     if OmegaConf.select(cfg, LOSS_KEY) == "dynamic_clip" and not s.dynamic_clip:
         raise UsageError(f"{LOSS_KEY}=dynamic_clip reads clip ranges the sampler writes only with "
                          "--dynamic_clip LOW,HIGH (grpo_ext.dynamic_clip.enable=true)")

@@ -194,3 +194,34 @@ def test_train_sh_data_json_is_converted_once(tmp_path):
     assert len(pd.read_parquet(train)) == 18 and len(pd.read_parquet(val)) == 2
     mtime = train.stat().st_mtime
     assert convert_cached(src, tmp_path / "cache")[0].stat().st_mtime == mtime  # reused
+
+
+# ---- --prefix-file ----------------------------------------------------------------------------------
+def test_prefix_file_goes_to_training_rows_only(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from data_prep.cli import main
+
+    rows = [{"q": f"{a}+{a}", "a": str(2 * a)} for a in range(10)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "pre.jsonl").write_text("".join(json.dumps({"question": r["q"], "prefix": r["a"][0]}) + "\n"
+                                                for r in rows))
+    assert main(["convert", str(tmp_path / "in.jsonl"), "--prompt-key", "q", "--answer-key", "a", "--out",
+                 str(tmp_path / "out"), "--val-size", "3", "--prefix-file", str(tmp_path / "pre.jsonl")]) == 0
+    train, val = (pd.read_parquet(tmp_path / "out" / f"{s}.parquet") for s in ("train", "val"))
+    assert [e["prefix"] for e in train.extra_info] == [gt["ground_truth"][0] for gt in train.reward_model]
+    assert all(e.get("prefix") is None for e in val.extra_info)
+
+
+def test_prefix_file_matching_nothing_is_one_line(tmp_path, capsys):
+    from data_prep.cli import main
+
+    (tmp_path / "in.jsonl").write_text('{"q": "1+1", "a": "2"}\n')
+    (tmp_path / "pre.json").write_text('{"2+2": "4"}')
+    assert main(["convert", str(tmp_path / "in.jsonl"), "--prompt-key", "q", "--answer-key", "a", "--out",
+                 str(tmp_path / "out"), "--prefix-file", str(tmp_path / "pre.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "none of its 1 questions matches" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -13,7 +13,7 @@ from verl.trainer.ppo.core_algos import compute_policy_loss_vanilla, get_adv_est
 from grpo_ext import shaping
 from grpo_ext.advantage import NAME as ESTIMATOR
 from grpo_ext.batch_step import CLIP_FIELD, STEP, uid_of, with_totals
-from grpo_ext.clip_loss import CURRENT, NAME as LOSS
+from grpo_ext.policy_loss import CURRENT, NAME as LOSS
 from grpo_ext.engine import MicroBatchContext
 from grpo_ext.settings import SettingsError, from_mapping
 from launcher.flags import UsageError, parse
@@ -205,3 +205,86 @@ def test_dynamic_clip_keeps_adagrpos_engine():
 def test_refusals_are_one_line(argv, message):
     with pytest.raises(UsageError, match=message):
         _plan(argv)
+
+
+# ---- 3. curriculum by difficulty ---------------------------------------------------------------
+from grpo_ext.curriculum import Curriculum, epoch_order  # noqa: E402
+
+ACC = {0: 1.0, 1: 0.0, 2: 0.5, 3: 0.25}
+
+
+def test_first_epoch_is_a_seeded_shuffle_later_ones_follow_accuracy():
+    first = epoch_order(4, ACC, "easy_first", seed=3, epoch=0)
+    assert sorted(first) == [0, 1, 2, 3] and first == epoch_order(4, {}, "hard_first", seed=3, epoch=0)
+    assert epoch_order(4, ACC, "easy_first", 3, 1) == [0, 2, 3, 1]
+    assert epoch_order(4, ACC, "hard_first", 3, 1) == [1, 3, 2, 0]
+    # replay_hard: the always-solved prompt 0 gives its place to the hardest unsolved one (1)
+    assert epoch_order(4, ACC, "replay_hard", 3, 1) == [2, 3, 1, 1]
+    assert epoch_order(2, {0: 1.0, 1: 1.0}, "replay_hard", 3, 1) in ([0, 1], [1, 0])  # nothing to replay
+
+
+def test_curriculum_counts_epochs_from_verls_positions_and_survives_a_resume():
+    c = Curriculum(4, "easy_first", seed=0)
+    first = [c.row(p) for p in range(4)]
+    c.record(first + first, [1, 1, 0, 0, 1, 0, 0, 0])  # rows seen twice: mean success per row
+    assert c.accuracy == {first[0]: 1.0, first[1]: 0.5, first[2]: 0.0, first[3]: 0.0}
+    assert c.row(0) == first[0] and c.epoch == 1  # position 0 again: epoch 2 starts, easiest first
+    assert c.row(1) == first[1]
+    resumed = Curriculum(4, "easy_first", seed=0)
+    resumed.load_state_dict(c.state_dict())
+    assert [resumed.row(p) for p in (2, 3)] == [c.row(2), c.row(3)] and resumed.epoch == 1
+
+
+def test_curriculum_flag_wires_verls_dataset_hook():
+    cfg = _plan(["--curriculum", "replay_hard"]).cfg
+    assert (cfg.data.custom_cls.path, cfg.data.custom_cls.name) == ("pkg://grpo_ext.curriculum", "CurriculumDataset")
+    assert cfg.data.shuffle is False and cfg.data.dataloader_num_workers == 0
+    assert cfg.data.curriculum_mode == "replay_hard"
+    with pytest.raises(UsageError, match="needs data.shuffle=false"):
+        _plan(["--curriculum", "easy_first", "data.shuffle=true"])
+    with pytest.raises(UsageError, match=r"--curriculum: 'easy' is not one of easy_first, hard_first, replay_hard"):
+        _plan(["--curriculum", "easy"])
+
+
+# ---- 6. prefix-guided rollouts ------------------------------------------------------------------
+from grpo_ext.policy_loss import PREFIX_SFT, SFT_COEF_ENV, prefix_mask  # noqa: E402
+from grpo_ext.prefix_agent_loop import prefix_of, response_parts  # noqa: E402
+
+
+def test_prefix_tokens_lead_the_response_masked_out():
+    ids, mask, probs = response_parts([7, 8], [9, 10, 11], [-0.5, -0.25, -1.0], budget=4)
+    assert ids == [7, 8, 9, 10] and mask == [0, 0, 1, 1] and probs == [0.0, 0.0, -0.5, -0.25]
+    assert response_parts([7], [9], None, 8) == ([7, 9], [0, 1], None)
+    assert prefix_of({"extra_info": {"prefix": "1"}}) == "1"
+    assert prefix_of({"extra_info": {"prefix": None}}) is None and prefix_of({}) is None
+
+
+def test_prefix_mask_is_the_masked_start_only():
+    mask = torch.tensor([[0, 0, 1, 1, 0], [1, 1, 0, 0, 0], [0, 0, 0, 0, 0]])
+    assert prefix_mask(mask).int().tolist() == [[1, 1, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
+
+
+def test_prefix_sft_adds_the_prefix_nll_to_verls_loss(monkeypatch):
+    inputs = _loss_inputs(1.0, 1.0, rows=1, tokens=4)
+    inputs["log_prob"] = torch.log(torch.tensor([[0.5, 0.25, 0.5, 0.5]]))
+    inputs["old_log_prob"] = inputs["log_prob"].clone()
+    inputs["response_mask"] = torch.tensor([[0, 0, 1, 1]])
+    plain, _ = compute_policy_loss_vanilla(**inputs)  # -A * ratio over the 2 generated tokens: -1
+    monkeypatch.setenv(SFT_COEF_ENV, "0.1")
+    loss, metrics = get_policy_loss_fn(PREFIX_SFT)(**inputs)
+    nll = (math.log(2) + math.log(4)) / 2  # token-mean over the two prefix tokens
+    assert plain.item() == pytest.approx(-1.0) and loss.item() == pytest.approx(-1.0 + 0.1 * nll)
+    assert metrics["actor/prefix_tokens"] == 2
+    monkeypatch.setenv(SFT_COEF_ENV, "0")
+    assert get_policy_loss_fn(PREFIX_SFT)(**inputs)[0].item() == pytest.approx(plain.item())
+
+
+def test_prefix_flags_wire_the_agent_loop_and_loss():
+    cfg = _plan(["--prefix_dropout", "0.3", "--prefix_sft", "0.05"]).cfg
+    agent = cfg.actor_rollout_ref.rollout.agent
+    assert agent.default_agent_loop == "prefix_guided" and agent.agent_loop_config_path.endswith("agent_loops.yaml")
+    assert cfg.actor_rollout_ref.actor.policy_loss.loss_mode == "prefix_sft"
+    assert cfg.ray_kwargs.ray_init.runtime_env.env_vars[SFT_COEF_ENV] == "0.05"
+    both = _plan(["--prefix_sft", "0.05", "--dynamic_clip", "0.1,0.3"]).cfg
+    assert both.actor_rollout_ref.actor.policy_loss.loss_mode == "dynamic_clip"  # which adds the same term
+    assert _plan(["--prefix_dropout", "0"]).cfg.actor_rollout_ref.actor.policy_loss.loss_mode == "vanilla"

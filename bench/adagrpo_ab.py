@@ -29,7 +29,13 @@ ARMS = {"grpo": ["--preset", "adagrpo", "adagrpo.enable=false"], "adagrpo": ["--
         "balanced": ["--preset", "adagrpo", "adagrpo.all_correct=resample"],
         # grpo_ext options (README "GRPO options"), each alone against `plain`
         "plain": [], "dynamic_clip": ["--dynamic_clip", "0.1,0.3"], "difficulty": ["--difficulty_scale", "0.5"],
-        "length_norm": ["--length_norm", "4"], "similarity": ["--similarity_weight", "0.5"]}
+        "length_norm": ["--length_norm", "4"], "similarity": ["--similarity_weight", "0.5"],
+        "curriculum": ["--curriculum", "easy_first"],
+        # the demo's data with prefixes (bench/prefix_demo_data.py); the same prompts and order as `plain`'s
+        "prefix": ["--model", "outputs/demo/model", "--data", "outputs/demo_prefix", "--preset", "demo",
+                   "--prefix_dropout", "0.5", "--prefix_sft", "0.1"],
+        # verl's parameter/optimizer offload: compare the actor's peak memory with `plain`
+        "lowmem": ["--preset", "lowmem"]}
 BASELINES = ("grpo", "plain")  # the arm the others are compared with: the first of these that ran
 
 
@@ -40,6 +46,14 @@ def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict
     cmd = [sys.executable, "-m", "launcher", "--output_dir", str(out), "--experiment", name,
            "--project", "ab", "--total_steps", str(args.steps), "--test_freq", str(args.test_freq),
            "--rollout_n", str(args.rollout_n), "--save_freq", "-1", *ARMS[name.split("-seed")[0]], *seeded, *extra]
+    from launcher.metrics import read_records
+
+    metrics = out / "ab" / name / "metrics.jsonl"
+    if args.reuse and metrics.exists():
+        records = read_records(metrics)
+        if any(r.get("step") == args.steps for r in records):
+            print(f"[{name}] reusing {metrics}", flush=True)
+            return {"records": records, "wall_s": 0.0}
     print(f"[{name}] {' '.join(cmd[2:])}", flush=True)
     start = time.time()
     proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -49,19 +63,17 @@ def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict
     if proc.returncode != 0:
         raise SystemExit(f"ab_compare: the {name} run failed (exit {proc.returncode}); log: "
                          f"{out / 'ab' / name / 'train.log'}")
-    from launcher.metrics import read_records
-
-    records = read_records(out / "ab" / name / "metrics.jsonl")
-    return {"records": records, "wall_s": wall}
+    return {"records": read_records(metrics), "wall_s": wall}
 
 
 def summarize(records: list[dict], wall_s: float) -> dict:
     from launcher.metrics import val_accuracy
 
-    val, steps, tokens = [], [], 0
+    val, steps, tokens, memory = [], [], 0, 0.0
     for r in records:
         data = r["data"]
         acc = val_accuracy(data)
+        memory = max(memory, data.get("actor/perf/max_memory_allocated_gb", 0.0))
         if "timing_s/step" in data:
             tokens += data.get("adagrpo/generated_tokens", 0)
             steps.append({"step": r["step"], "tokens": tokens, "zero_signal": data.get("adagrpo/zero_signal_frac"),
@@ -81,6 +93,7 @@ def summarize(records: list[dict], wall_s: float) -> dict:
         "train_s": round(sum(s["step_s"] for s in steps), 1),
         "hard_groups": sum(s["hard"] for s in steps), "rescued_groups": sum(s["rescued"] for s in steps),
         "extra_samples": sum(s["extra_samples"] for s in steps),
+        "actor_peak_memory_gb": round(memory, 3),  # verl's actor/perf/max_memory_allocated_gb (CPU: the process's RSS)
     }
 
 
@@ -106,15 +119,16 @@ def seed_table(runs: dict, level: float = 0.9) -> tuple[str, dict]:
     """runs: arm -> [summary per seed]. Means ± standard deviation over seeds, steps to reach `level`,
     and what adaGRPO's goal asks: tokens to reach plain GRPO's final accuracy, as a ratio of GRPO's own."""
     out, rows = {}, ["| arm | seeds | val acc first | val acc last | best | generated tokens | zero-signal groups "
-                     "| hard / rescued groups | train s |", "|" + "---|" * 9]
+                     "| hard / rescued groups | train s | actor peak memory GB |", "|" + "---|" * 10]
     for arm, seeds in runs.items():
         out[arm] = {key: [s[key] for s in seeds] for key in ("val_first", "val_last", "val_best", "generated_tokens",
                                                                "zero_signal_mean", "hard_groups", "rescued_groups",
-                                                               "train_s")}
+                                                               "train_s", "actor_peak_memory_gb")}
         o = out[arm]
         rows.append(f"| {arm} | {len(seeds)} | {_spread(o['val_first'])} | {_spread(o['val_last'])} | "
                     f"{_spread(o['val_best'])} | {_spread(o['generated_tokens'])} | {_spread(o['zero_signal_mean'])} | "
-                    f"{_spread(o['hard_groups'])} / {_spread(o['rescued_groups'])} | {_spread(o['train_s'])} |")
+                    f"{_spread(o['hard_groups'])} / {_spread(o['rescued_groups'])} | {_spread(o['train_s'])} | "
+                    f"{_spread(o['actor_peak_memory_gb'])} |")
     for arm, seeds in runs.items():
         reach = [steps_to_reach(r, level) for r in seeds]
         out[f"{arm}_steps_to_reach_{level:g}"] = reach
@@ -186,6 +200,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0", help="comma-separated; each arm runs once per seed")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "ab_compare")
     parser.add_argument("--arms", default="grpo,adagrpo", help=f"comma-separated: {', '.join(ARMS)}")
+    parser.add_argument("--reuse", action="store_true", help="keep a run whose metrics already reach --steps")
     parser.add_argument("--level", type=float, default=0.9, help="validation accuracy whose steps-to-reach are reported")
     args = parser.parse_args(argv)
     out = args.out.resolve()

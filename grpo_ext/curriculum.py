@@ -96,7 +96,11 @@ class CurriculumDataset(RLHFDataset):
         train = [train] if isinstance(train, str) else list(train or [])
         files = [data_files] if isinstance(data_files, str) else list(data_files)
         self.curriculum = None
-        if [str(f) for f in files] == [str(f) for f in train]:
+        # verl builds the training set first, from train_files with train_max_samples; the validation set
+        # (same class) from val_files with val_max_samples: the launcher's stand-in validation uses 1
+        is_train = [str(f) for f in files] == [str(f) for f in train] and \
+            max_samples == int(config.get("train_max_samples", -1) or -1)
+        if is_train and not ACTIVE:  # a validation set identical to the training set comes second
             self.curriculum = Curriculum(len(self), str(config.get(MODE_KEY, "easy_first")),
                                          int(config.get("seed") or 0))
             ACTIVE[:] = [self.curriculum]

@@ -13,7 +13,8 @@ from adagrpo_ab import seed_table, tokens_to_reach  # noqa: E402
 def _run(vals, tokens):
     return {"val": [{"step": i * 5, "acc": a, "tokens": t} for i, (a, t) in enumerate(zip(vals, tokens))],
             "val_first": vals[0], "val_last": vals[-1], "val_best": max(vals), "generated_tokens": tokens[-1],
-            "zero_signal_mean": 0.5, "hard_groups": 10, "rescued_groups": 4, "train_s": 60.0}
+            "zero_signal_mean": 0.5, "hard_groups": 10, "rescued_groups": 4, "train_s": 60.0,
+            "actor_peak_memory_gb": 1.0}
 
 
 def test_tokens_to_reach_is_the_first_validation_at_the_level():

@@ -99,7 +99,7 @@ def test_every_key_our_configs_set_exists_in_verls_schema():
     # keys verl's dataclasses read that its generated yaml does not list, and our own sections
     known_extra = {"actor_rollout_ref.rollout.enable_sleep_mode",  # RolloutConfig field
                    "actor_rollout_ref.rollout.agent.agent_loop_manager_class",  # AgentLoopConfig field
-                   "adagrpo", "trainer.v1.sampler.sampler_kwargs", "ray_kwargs.ray_init", "reward.reward_kwargs",
+                   "adagrpo", "grpo_ext", "trainer.v1.sampler.sampler_kwargs", "ray_kwargs.ray_init", "reward.reward_kwargs",
                    "actor_rollout_ref.model.override_config"}
 
     def has(node, key):

@@ -109,3 +109,23 @@ def check(cfg) -> None:
     if s.any and where not in SAMPLERS:
         raise UsageError(f"the grpo_ext options run in the step's sampler, but trainer.v1.sampler.custom_sampler is "
                          f"{where}; valid: {', '.join(SAMPLERS)}")
+
+
+def prefixed_rows(train_files: list[str]) -> int:
+    """Training rows with an extra_info.prefix (data_prep --prefix-file writes them)."""
+    import pyarrow.parquet as pq
+
+    count = 0
+    for path in train_files:
+        try:
+            column = pq.read_table(path, columns=["extra_info"]).column("extra_info").to_pylist()
+        except (OSError, KeyError, ValueError):
+            continue  # no extra_info column: no prefixes
+        count += sum(1 for info in column if isinstance(info, dict) and info.get("prefix"))
+    return count
+
+
+def check_prefixes(cfg, train_files: list[str]) -> None:
+    if settings(cfg).prefix and prefixed_rows(train_files) == 0:
+        raise UsageError(f"--prefix_dropout / --prefix_sft: no training row of {', '.join(train_files)} has a prefix "
+                         "(extra_info.prefix); write them with ./data_prep.sh convert ... --prefix-file FILE")

@@ -190,9 +190,10 @@ def check_with_verl(cfg, ctx) -> list[str]:
 
 
 def check_grpo_ext(cfg, ctx) -> list[str]:
-    from .grpo_ext_wiring import check
+    from .grpo_ext_wiring import check, check_prefixes
 
     check(cfg)
+    check_prefixes(cfg, ctx.train_files)
     return []
 
 

@@ -279,12 +279,32 @@ def test_prefix_sft_adds_the_prefix_nll_to_verls_loss(monkeypatch):
     assert get_policy_loss_fn(PREFIX_SFT)(**inputs)[0].item() == pytest.approx(plain.item())
 
 
-def test_prefix_flags_wire_the_agent_loop_and_loss():
-    cfg = _plan(["--prefix_dropout", "0.3", "--prefix_sft", "0.05"]).cfg
+@pytest.fixture(scope="module")
+def prefixed(tmp_path_factory, demo_model):
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("prefixed") / "train.parquet"
+    rows = [{"data_source": "math_reasoning", "prompt": [{"role": "user", "content": f"{i}+1"}],
+             "reward_model": {"style": "rule", "ground_truth": str(i + 1)},
+             "extra_info": {"index": i, "prefix": "<answer>" if i % 2 else None}} for i in range(32)]
+    pd.DataFrame(rows).to_parquet(path)
+    return ["--data", str(path), "--model", demo_model, "--preset", "demo"]
+
+
+def test_prefix_flags_need_prefixed_rows():
+    with pytest.raises(UsageError, match=r"no training row of .* has a prefix .*--prefix-file FILE"):
+        _plan(["--prefix_dropout", "0.3"])  # the demo's data has none
+
+
+def test_prefix_flags_wire_the_agent_loop_and_loss(prefixed):
+    from launcher.grpo_ext_wiring import prefixed_rows
+
+    assert prefixed_rows([prefixed[1]]) == 16
+    cfg = _plan([*prefixed, "--prefix_dropout", "0.3", "--prefix_sft", "0.05"]).cfg
     agent = cfg.actor_rollout_ref.rollout.agent
     assert agent.default_agent_loop == "prefix_guided" and agent.agent_loop_config_path.endswith("agent_loops.yaml")
     assert cfg.actor_rollout_ref.actor.policy_loss.loss_mode == "prefix_sft"
     assert cfg.ray_kwargs.ray_init.runtime_env.env_vars[SFT_COEF_ENV] == "0.05"
-    both = _plan(["--prefix_sft", "0.05", "--dynamic_clip", "0.1,0.3"]).cfg
+    both = _plan([*prefixed, "--prefix_sft", "0.05", "--dynamic_clip", "0.1,0.3"]).cfg
     assert both.actor_rollout_ref.actor.policy_loss.loss_mode == "dynamic_clip"  # which adds the same term
-    assert _plan(["--prefix_dropout", "0"]).cfg.actor_rollout_ref.actor.policy_loss.loss_mode == "vanilla"
+    assert _plan([*prefixed, "--prefix_dropout", "0"]).cfg.actor_rollout_ref.actor.policy_loss.loss_mode == "vanilla"

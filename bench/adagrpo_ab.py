@@ -168,6 +168,8 @@ def plot(runs: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not any(r["generated_tokens"] for seed_runs in runs.values() for r in seed_runs):
+        return plot_per_arm(runs, path, plt)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for colour, (name, seed_runs) in zip([f"C{i}" for i in range(10)], runs.items()):
         for i, r in enumerate(seed_runs):
@@ -185,6 +187,34 @@ def plot(runs: dict, path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(f"{' vs '.join(runs)} (same task, seeds, steps; one line per seed)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def plot_per_arm(runs: dict, path: Path, plt) -> None:
+    """Arms without adaGRPO's token and signal metrics: validation accuracy vs step, one panel per
+    arm, the baseline's seeds in grey in each."""
+    base = next((b for b in BASELINES if b in runs), None)
+    arms = [a for a in runs if a != base] or list(runs)
+    cols = min(4, len(arms))
+    rows = (len(arms) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False, sharey=True)
+    for ax, arm in zip(axes.flat, arms):
+        for i, r in enumerate(runs.get(base, []) if base else []):
+            ax.plot([v["step"] for v in r["val"]], [v["acc"] for v in r["val"]], color="grey", ls="--", alpha=0.7,
+                    label=base if i == 0 else None)
+        for i, r in enumerate(runs[arm]):
+            ax.plot([v["step"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", color="C1", alpha=0.8,
+                    label=arm if i == 0 else None)
+        ax.set_title(arm)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+    for ax in axes.flat[len(arms):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val accuracy")
+    fig.suptitle(f"each arm vs {base} (same task, seeds, steps; one line per seed)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -35,8 +35,11 @@ ARMS = {"grpo": ["--preset", "adagrpo", "adagrpo.enable=false"], "adagrpo": ["--
         "prefix": ["--model", "outputs/demo/model", "--data", "outputs/demo_prefix", "--preset", "demo",
                    "--prefix_dropout", "0.5", "--prefix_sft", "0.1"],
         # verl's parameter/optimizer offload: compare the actor's peak memory with `plain`
-        "lowmem": ["--preset", "lowmem"]}
-BASELINES = ("grpo", "plain")  # the arm the others are compared with: the first of these that ran
+        "lowmem": ["--preset", "lowmem"],
+        # with one mini-batch per step the PPO ratio is 1 and no clip range acts: four updates per step
+        "plain_mb4": ["actor_rollout_ref.actor.ppo_mini_batch_size=4"],
+        "dynamic_clip_mb4": ["actor_rollout_ref.actor.ppo_mini_batch_size=4", "--dynamic_clip", "0.1,0.3"]}
+BASELINES = ("grpo", "plain", "plain_mb4")  # the arm the others are compared with: the first of these that ran
 
 
 def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict:

@@ -1,6 +1,6 @@
 """The grpo_ext options inside verl's real trainer on the CPU (demo model, 32 sums with solution
 prefixes from data_prep --prefix-file, batch 16: an epoch is two steps), all switched on together:
-three steps, then the same run extended to four with --resume.
+three steps (and, marked slow, the same run extended to four with --resume).
 
 Each assertion is one thing a hook must carry through verl: the sampler's clip ranges reach the
 actor's loss, the shaped rewards reach verl's advantage step, prefix tokens reach the loss (and
@@ -37,40 +37,51 @@ OPTIONS = ["--dynamic_clip", "0.1,0.3", "--difficulty_scale", "0.5", "--length_n
 
 
 @pytest.fixture(scope="module")
-def runs(data, demo_model, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    common = ["--model", demo_model, "--data", str(data / "prepared" / "train.parquet"), "--preset", "demo",
-              "--batch_size", "16", "--rollout_n", "4", "--test_freq", "-1", "trainer.val_before_train=false",
-              *OPTIONS]
-    first = run_launcher(out, "opts", [*common, "--total_steps", "3", "--save_freq", "3"])
-    second = run_launcher(out, "opts", [*common, "--total_steps", "4", "--save_freq", "4", "--resume"])
-    return first, second
+def common(data, demo_model, tmp_path_factory):
+    return tmp_path_factory.mktemp("run"), [
+        "--model", demo_model, "--data", str(data / "prepared" / "train.parquet"), "--preset", "demo",
+        "--batch_size", "16", "--rollout_n", "4", "--test_freq", "-1", "trainer.val_before_train=false", *OPTIONS]
 
 
-def test_clip_ranges_written_by_the_sampler_reach_the_actor_loss(runs):
-    for step in runs[0]["steps"]:
+@pytest.fixture(scope="module")
+def first(common):
+    out, args = common
+    return run_launcher(out, "opts", [*args, "--total_steps", "3", "--save_freq", "3"])
+
+
+@pytest.fixture(scope="module")
+def resumed(common, first):
+    out, args = common
+    return run_launcher(out, "opts", [*args, "--total_steps", "4", "--save_freq", "4", "--resume"])
+
+
+def test_clip_ranges_written_by_the_sampler_reach_the_actor_loss(first):
+    for step in first["steps"]:
         assert 0.1 <= step["grpo_ext/clip_eps/mean"] <= 0.3
         assert step["actor/dynamic_clip_eps_mean"] == pytest.approx(step["grpo_ext/clip_eps/mean"], abs=1e-4)
 
 
-def test_shaped_rewards_are_what_verl_trains_on(runs):
-    for step in runs[0]["steps"]:
+def test_shaped_rewards_are_what_verl_trains_on(first):
+    for step in first["steps"]:
         assert step["critic/score/mean"] == pytest.approx(step["grpo_ext/shaped_score/mean"], abs=1e-4)
         assert step["critic/score/mean"] != pytest.approx(step["grpo_ext/raw_score/mean"], abs=1e-3)
 
 
-def test_prefix_tokens_enter_only_the_sft_term(runs):
-    for step in runs[0]["steps"]:
+def test_prefix_tokens_enter_only_the_sft_term(first):
+    for step in first["steps"]:
         assert step["actor/prefix_tokens"] > 0 and step["actor/prefix_sft_loss"] > 0
         # the rollout's and the trainer's log-probs agree on the generated tokens, prefix masked out
         assert step["training/rollout_probs_diff_mean"] < 0.02
 
 
-def test_curriculum_crosses_an_epoch_and_survives_resume(runs):
-    first, second = runs
+def test_curriculum_crosses_an_epoch(first):
     assert [s["grpo_ext/curriculum_epoch"] for s in first["steps"]] == [0, 0, 1]
     assert first["steps"][-1]["grpo_ext/curriculum_prompts_rated"] == 32
+
+
+@pytest.mark.slow  # a second trainer start (~2 min); the state's round trip is also tested without one
+def test_curriculum_survives_resume(first, resumed):
     # step 4 continues the second epoch with the 32 accuracies saved in verl's dataloader state
-    assert second["step_numbers"] == [4]
-    assert second["steps"][0]["grpo_ext/curriculum_epoch"] == 1
-    assert second["steps"][0]["grpo_ext/curriculum_prompts_rated"] == 32
+    assert resumed["step_numbers"] == [4]
+    assert resumed["steps"][0]["grpo_ext/curriculum_epoch"] == 1
+    assert resumed["steps"][0]["grpo_ext/curriculum_prompts_rated"] == 32

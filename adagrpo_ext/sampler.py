@@ -26,7 +26,7 @@ from . import agent_loop
 from .advantage import publish_priors
 from .bridge import BRIDGE
 from .group_stats import GroupStats
-from trainer_hooks.replay_buffer import QuickPollReplayBuffer, reward_field_means, reward_info
+from trainer_hooks.replay_buffer import QuickPollReplayBuffer, reward_field_means, sample_uid, success_value
 from .resample_plan import StepBudget, choose_trained
 from .settings import from_mapping
 
@@ -34,10 +34,6 @@ logger = logging.getLogger(__name__)
 STATE_DIR = "adagrpo_state"
 STATE_FILE = "adagrpo_state.json"  # inside verl's global_step_N/ checkpoint folder
 TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "extra_samples", "extra_tokens", "generated_tokens")
-
-
-def _uid(key: str) -> str:
-    return key.split("_")[0]
 
 
 def _session(key: str) -> tuple[int, int]:
@@ -61,8 +57,8 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
     def _group_keys(self, partition_id: str, uids) -> dict[str, list[str]]:
         keys = defaultdict(list)
         for key in self.partitions[partition_id]:
-            if _uid(key) in uids:
-                keys[_uid(key)].append(key)
+            if sample_uid(key) in uids:
+                keys[sample_uid(key)].append(key)
         return {uid: sorted(ks, key=_session) for uid, ks in keys.items()}
 
     def _read(self, partition_id: str, keys: list[str]) -> tuple[dict[str, float], dict[str, float], list]:
@@ -76,8 +72,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         rewards, success = {}, {}
         for key, score, fields in zip(keys, list(data["rm_scores"]), extras, strict=True):
             rewards[key] = float(score.sum().item())
-            value = reward_info(fields).get(self.settings.success_key)
-            success[key] = float(value) if isinstance(value, (bool, int, float)) else rewards[key]
+            success[key] = success_value(fields, self.settings.success_key, rewards[key])
         return rewards, success, extras
 
     # ---- one step --------------------------------------------------------------------------
@@ -146,7 +141,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             last_debug = self._wait_for_next_poll(partition_id, last_debug)
 
         selected, snapshot, _ = self._select_prompt_uids(partition_id, settled, batch_size)
-        if not any(_uid(key) in set(selected) for key in snapshot):
+        if not any(sample_uid(key) in set(selected) for key in snapshot):
             # verl's sync buffer raises here too: every selected group failed in the rollout itself
             raise RuntimeError("adaGRPO: every selected group failed during rollout (no trajectories to train on); "
                                "see the rollout errors above in the log")
@@ -199,8 +194,8 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         rewards, success, extras = self._read(partition_id, list(keys))
         groups, judged = defaultdict(list), defaultdict(list)
         for key, r in rewards.items():
-            groups[_uid(key)].append(r)
-            judged[_uid(key)].append(success[key])
+            groups[sample_uid(key)].append(r)
+            judged[sample_uid(key)].append(success[key])
         if not groups:
             return {"adagrpo/active": float(active)}
         zero = sum(len(g) > 1 and max(g) == min(g) for g in groups.values())

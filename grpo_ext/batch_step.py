@@ -19,7 +19,7 @@ import torch
 import transfer_queue as tq
 from tensordict import TensorDict
 
-from trainer_hooks.replay_buffer import reward_info
+from trainer_hooks.replay_buffer import sample_uid, success_value
 
 from . import shaping
 from .curriculum import ACTIVE, ROW_FIELD
@@ -39,20 +39,14 @@ class StepRows:
 STEP = StepRows()
 
 
-def uid_of(key: str) -> str:
-    return key.rsplit("_", 2)[0]  # verl's sample key: {uid}_{session}_{index}
-
-
 def read(partition_id: str, keys: list[str], settings: GrpoExtSettings, responses: bool) -> dict:
     fields = ["rm_scores", "extra_fields"] + (["responses"] if responses else [])
     fields += [ROW_FIELD] if settings.curriculum else []
     data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=fields)
     scores = list(data["rm_scores"])
     rewards = [float(s.sum().item()) for s in scores]
-    success = []
-    for reward, extra in zip(rewards, list(data["extra_fields"]), strict=True):
-        value = reward_info(extra).get(settings.success_key)
-        success.append(float(value) if isinstance(value, (bool, int, float)) else reward)
+    success = [success_value(extra, settings.success_key, reward)
+               for reward, extra in zip(rewards, list(data["extra_fields"]), strict=True)]
     out = {"scores": scores, "rewards": rewards, "success": success}
     if responses:
         out["responses"] = [r.tolist() for r in data["responses"]]
@@ -90,7 +84,7 @@ def apply(batch, settings: GrpoExtSettings):
     """Shape this step's batch (a KVBatchMeta) in place in TransferQueue; returns the batch meta to
     hand to the trainer and the step's metrics."""
     keys, partition_id = list(batch.keys), batch.partition_id
-    uids = [uid_of(k) for k in keys]
+    uids = [sample_uid(k) for k in keys]
     lengths = [int(tag.get("response_len", 0)) for tag in batch.tags]
     data = read(partition_id, keys, settings, responses=settings.similarity)
     rates = shaping.success_rates(data["success"], uids, settings.success_threshold)

@@ -12,12 +12,13 @@ from verl.trainer.ppo.core_algos import compute_policy_loss_vanilla, get_adv_est
 
 from grpo_ext import shaping
 from grpo_ext.advantage import NAME as ESTIMATOR
-from grpo_ext.batch_step import CLIP_FIELD, STEP, uid_of, with_totals
+from grpo_ext.batch_step import CLIP_FIELD, STEP, with_totals
 from grpo_ext.policy_loss import CURRENT, NAME as LOSS
 from grpo_ext.engine import MicroBatchContext
 from grpo_ext.settings import SettingsError, from_mapping
 from launcher.flags import UsageError, parse
 from launcher.plan import build_plan
+from trainer_hooks.replay_buffer import sample_uid
 
 UIDS = ["a", "a", "a", "a", "b", "b"]
 
@@ -26,7 +27,7 @@ UIDS = ["a", "a", "a", "a", "b", "b"]
 def test_success_rates_per_group():
     assert shaping.success_rates([1, 0, 0, 0, 1, 1], UIDS, 1.0) == [0.25] * 4 + [1.0, 1.0]
     assert shaping.success_rates([0.9, 0.5], ["x", "x"], 0.8) == [0.5, 0.5]  # threshold, not the value
-    assert uid_of("3f2a-uid_0_1") == "3f2a-uid"
+    assert sample_uid("3f2a-uid_0_1") == "3f2a-uid"
 
 
 # ---- 1. dynamic clipping ---------------------------------------------------------------------

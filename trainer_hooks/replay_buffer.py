@@ -28,6 +28,17 @@ def reward_info(fields) -> dict:
     return fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
 
 
+def success_value(fields, key: str, reward: float) -> float:
+    """A sample's "correct" value: the reward's `key` field (acc) when it gives one, else its summed reward."""
+    value = reward_info(fields).get(key)
+    return float(value) if isinstance(value, (bool, int, float)) else reward
+
+
+def sample_uid(key: str) -> str:
+    """The prompt uid of verl's sample key {uid}_{session}_{index}."""
+    return key.rsplit("_", 2)[0]
+
+
 def reward_field_means(extra_fields) -> dict[str, float]:
     sums, counts = {}, {}
     for fields in extra_fields:

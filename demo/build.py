@@ -12,11 +12,7 @@ import random
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from .task import to_rows
-from .tiny_model import build_model, build_tokenizer, save_model
-from .warm_start import warm_start
 
 SETTINGS = {"max_operand": 15, "val_size": 64, "warm_start_steps": 400, "bias": 0.6, "seed": 0, "version": 3}
 # demo_hard: the same sums, but 90% of the warm start's labels are one too many, so sampling finds
@@ -33,7 +29,12 @@ def build(out: Path, log=print, variant: str = "demo") -> Path:
     # The pool is small and finite: validation samples it, so the demo shows learning on the
     # task distribution, not generalisation to unseen sums.
     val_pairs = random.Random(settings["seed"] + 1).sample(pairs, settings["val_size"])
+    # imported only to build: a cached demo (every launch after the first) needs none of them (8 s)
+    import pandas as pd
     from transformers.utils import logging as hf_logging
+
+    from .tiny_model import build_model, build_tokenizer, save_model
+    from .warm_start import warm_start
 
     hf_logging.disable_progress_bar()
     tokenizer = build_tokenizer()

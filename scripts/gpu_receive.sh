@@ -14,5 +14,5 @@ grep ' part_' manifest.txt | sha256sum -c --quiet - || { echo "gpu_receive: a pa
 cat part_* > bundle.tar
 grep ' bundle.tar' manifest.txt | sha256sum -c --quiet -
 mkdir -p unpacked && tar -C unpacked -xf bundle.tar
-"${PYTHON:-python3}" -m pip install --no-index --no-deps --target "$TARGET" unpacked/wheels/*.whl -q
+"${PYTHON:-python3}" -m pip install --no-index --no-deps --compile --target "$TARGET" unpacked/wheels/*.whl -q
 echo "gpu_receive: $(ls unpacked/wheels | wc -l) wheels installed in $TARGET (export PYTHONPATH=$TARGET)"

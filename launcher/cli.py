@@ -61,6 +61,8 @@ def run(plan, verbose: bool, argv: list[str] = ()) -> int:
     from .supervise import supervise
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
+    if plan.token_fix is not None:
+        plan.token_fix.write(plan.run_dir / "tokenizer")
     (plan.run_dir / "config.yaml").write_text(plan.config_yaml)
     (plan.run_dir / "command.sh").write_text(plan.shell_command())
     (plan.run_dir / "train_command.sh").write_text(" ".join(["./train.sh", *map(shlex.quote, argv)]) + "\n")

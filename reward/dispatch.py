@@ -75,8 +75,8 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, rewa
     `reward_weights` combines components, e.g. {"accuracy": 1.0, "format_strict": 0.1}, like TRL's
     reward_weights. `math_unmarked` (short | last_line | off): how a math answer with no tag, box or
     "Answer:" line is read. `code_partial_credit`: score code by the fraction of tests passed.
-    `reward_timeout`: seconds one scoring may take (reward/bounded.py; default 10, code 60: its
-    sandbox runs every test case); past it the score is 0 and `reward_timeout` is 1 in the result."""
+    `reward_timeout`: seconds one scoring may take (reward/bounded.py; default 10; code and data sources
+    left to verl's scorers 60); past it the score is 0 and `reward_timeout` is 1 in the result."""
     try:  # a missing or unknown data_source raises in the worker, and here through the pool
         result = bounded.call("reward.dispatch:score", (data_source, solution_str, ground_truth, extra_info),
                               kwargs, timeout=float(reward_timeout or _default_timeout(data_source)))
@@ -87,7 +87,13 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, rewa
 
 
 def _default_timeout(data_source) -> float:
-    return CODE_TIMEOUT_S if isinstance(data_source, str) and SCORERS.get(data_source) is code else DEFAULT_TIMEOUT_S
+    """Code runs every test case; a data_source ours do not score goes to verl's scorers, whose
+    first use in each pool worker imports all of verl (torch included: ~10 s of CPU here), which
+    the bound must not count as the scorer hanging."""
+    if not isinstance(data_source, str):
+        return DEFAULT_TIMEOUT_S
+    scorer = SCORERS.get(VERL_NAMES.get(data_source, data_source))
+    return CODE_TIMEOUT_S if scorer is code or scorer is None else DEFAULT_TIMEOUT_S
 
 
 def score(data_source, solution_str, ground_truth, extra_info=None, reward_weights=None,

@@ -21,13 +21,14 @@ def main() -> None:
     p.add_argument("--gpu_memory_utilization", type=float, default=0.6)
     p.add_argument("--max_model_len", type=int, default=None)
     p.add_argument("--enforce_eager", action="store_true")
+    p.add_argument("--dtype", default="auto", help="the rollout's dtype (verl: actor_rollout_ref.rollout.dtype)")
     args = p.parse_args()
 
     from vllm import LLM, SamplingParams, TokensPrompt
 
     prompts = [TokensPrompt(prompt_token_ids=ids) for ids in json.loads(open(args.prompts).read())]
     llm = LLM(model=args.model, gpu_memory_utilization=args.gpu_memory_utilization, enforce_eager=args.enforce_eager,
-              max_model_len=args.max_model_len, seed=0)
+              max_model_len=args.max_model_len, seed=0, dtype=args.dtype)
     params = SamplingParams(n=args.n, max_tokens=args.max_tokens, ignore_eos=True, temperature=1.0)
     llm.generate(prompts[:1], params, use_tqdm=False)  # warm-up
     start = time.perf_counter()

@@ -29,6 +29,7 @@ def convert(model, source: Path, out: Path) -> dict:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loader draws its own bar
     t0 = time.time()
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
     lm = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)

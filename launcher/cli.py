@@ -60,15 +60,23 @@ def run(plan, verbose: bool, argv: list[str] = ()) -> int:
     from .summary import summary_lines
     from .supervise import supervise
 
+    from .run_lock import hold
+
     plan.run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = hold(plan.run_dir)  # noqa: F841 (held until this process ends)
+    except UsageError as err:
+        return fail(str(err))
     if plan.token_fix is not None:
         plan.token_fix.write(plan.run_dir / "tokenizer")
     (plan.run_dir / "config.yaml").write_text(plan.config_yaml)
     (plan.run_dir / "command.sh").write_text(plan.shell_command())
     (plan.run_dir / "train_command.sh").write_text(" ".join(["./train.sh", *map(shlex.quote, argv)]) + "\n")
     if plan.metrics_path.exists():
-        # verl's file logger starts the file afresh (also on --resume): keep the earlier steps.
-        plan.metrics_path.replace(plan.metrics_path.with_name("metrics.previous.jsonl"))
+        # verl's file logger starts the file afresh (also on --resume): keep every earlier run's steps
+        with open(plan.metrics_path.with_name("metrics.previous.jsonl"), "ab") as history:
+            history.write(plan.metrics_path.read_bytes())
+        plan.metrics_path.unlink()
     print(f"run: {plan.run_dir}  (log: {plan.log_path})")
     print(f"starting verl ({plan.device_summary}); the first step takes a minute or two...")
     env = {**os.environ, **plan.env_delta}

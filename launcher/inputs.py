@@ -16,6 +16,14 @@ from .flags import UsageError, split_list
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONVERTED_VAL_SIZE = 0.1
+# Beside a training file, the first of these validates: data_prep writes val.parquet, verl's own
+# preprocessors (examples/data_preprocess/*.py) test.parquet.
+VAL_NAMES = ("val.parquet", "test.parquet", "validation.parquet", "valid.parquet", "dev.parquet")
+
+
+def sibling_val(train: Path) -> Path | None:
+    return next((train.parent / n for n in VAL_NAMES if (train.parent / n).is_file() and train.parent / n != train),
+                None)
 
 
 def looks_local(path: str) -> bool:
@@ -98,10 +106,9 @@ def _folder(path: Path, flag: str) -> tuple[Path, Path | None]:
     train = path / "train.parquet"
     if not train.is_file():
         found = ", ".join(sorted(p.name for p in path.iterdir())[:6]) or "nothing"
-        raise UsageError(f"--{flag} {path}: a folder must hold train.parquet (and val.parquet) as data_prep writes "
-                         f"them; it has {found}")
-    val = path / "val.parquet"
-    return train, (val if val.is_file() else None)
+        raise UsageError(f"--{flag} {path}: a folder must hold train.parquet (and val.parquet or test.parquet) as "
+                         f"data_prep and verl's preprocessors write them; it has {found}")
+    return train, sibling_val(train)
 
 
 def _convert(path: Path, output_root: Path, val_size: float, values: dict, flag: str) -> tuple[Path, Path | None]:
@@ -127,8 +134,7 @@ def resolve_data(values: dict, output_root: Path) -> DataPlan:
         if path.is_dir():
             t, v = _folder(path, "data")
         elif path.suffix == ".parquet":
-            sibling = path.parent / "val.parquet"
-            t, v = path, (sibling if sibling.is_file() and sibling != path else None)
+            t, v = path, sibling_val(path)
         else:
             t, v = _convert(path, output_root, 0 if given_val else CONVERTED_VAL_SIZE, values, "data")
             if v is not None:
@@ -148,7 +154,7 @@ def resolve_data(values: dict, output_root: Path) -> DataPlan:
         else:
             val.append(str(_convert(path, output_root, 0, values, "val_files")[0]))
     if not val:
-        notes.append("validation: none (no --val_files, and no val.parquet beside the training data)")
+        notes.append("validation: none (no --val_files, and no val.parquet or test.parquet beside the training data)")
     return DataPlan(train, val, notes)
 
 

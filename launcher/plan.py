@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import flags as F
-from . import grpo_ext_wiring, inputs, preflight, special_tokens
+from . import grpo_ext_wiring, inputs, legacy_keys, preflight, special_tokens
 from .config import CONFIG_DIR, CONFIG_NAME, compose
 from .flags import Parsed, UsageError
 from .hardware import (Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_overlong_buffer, fit_token_budgets,
@@ -117,8 +117,33 @@ def _attention(user_keys: set[str], gpu: bool) -> tuple[list[str], list[str]]:
     return overrides, ["attention: sdpa, remove-padding off (flash_attn does not import here; bootstrap.sh says why)"]
 
 
+def _remove_padding_guard(cfg) -> tuple[list[str], list[str]]:
+    """A user's use_remove_padding=True (every verl example sets it) where attention is not
+    flash-attention: verl packs sequences back to back and sdpa attends across them, so log-probs
+    would be wrong without a word. Overridden, and the plan says so."""
+    from omegaconf import OmegaConf, open_dict
+
+    attention = OmegaConf.select(cfg, ATTN_KEY) or "flash_attention_2"  # verl's default
+    if not OmegaConf.select(cfg, RMPAD_KEY) or attention == "flash_attention_2":
+        return [], []
+    with open_dict(cfg):
+        OmegaConf.update(cfg, RMPAD_KEY, False, merge=False)
+    return [f"{RMPAD_KEY}=false"], [f"{RMPAD_KEY}=True overridden to false: attention here is {attention} "
+                                    f"(no flash-attn), which attends across the sequences remove-padding packs "
+                                    f"together (wrong log-probs); install flash-attn to keep it"]
+
+
+def cpu_threads_env() -> dict[str, str]:
+    """The trainer's threads on a CPU run (verl_cpu/verl_plugin.py: Ray would give it one): every
+    CPU this process may use, unless the user set OMP_NUM_THREADS (the rollout and the trainer
+    take turns, so they do not compete)."""
+    from verl_cpu.vllm_env import cpu_list
+
+    return {"VERL_CPU_TRAINER_THREADS": os.environ.get("OMP_NUM_THREADS") or str(len(cpu_list().split(",")))}
+
+
 def _env(run_dir: Path, gpu: bool) -> dict[str, str]:
-    env = {} if gpu else dict(CPU_ENV)
+    env = {} if gpu else {**CPU_ENV, **cpu_threads_env()}
     env.update({
         "PYTHONUNBUFFERED": "1",
         "VERL_FILE_LOGGER_PATH": str(run_dir / "metrics.jsonl"),
@@ -162,8 +187,31 @@ def _ray_address(cfg) -> list[str]:
     return tail + ["ray_kwargs.ray_init.num_cpus=null"]
 
 
+BATCH_KEY = "data.train_batch_size"
+
+
+def _fit_batch(cfg, train_rows: int | None, user_set: bool) -> list[Change]:
+    """verl drops the last partial batch: with fewer rows than one batch a run trains nothing (it
+    validates, then fails dividing by zero inside verl). A default batch is fitted to the data; a
+    batch the user chose is refused in one line with the largest that fits."""
+    batch, n = int(cfg.data.train_batch_size), int(cfg.actor_rollout_ref.rollout.n)
+    if train_rows is None or train_rows >= batch or cfg.trainer.get("total_training_steps"):
+        return []
+    world = int(cfg.trainer.n_gpus_per_node) * int(cfg.trainer.nnodes)
+    fits = [b for b in range(train_rows, 0, -1) if (b * n) % world == 0]
+    if user_set or not fits:
+        hint = f"use --batch_size {fits[0]} or less" if fits else "add training rows"
+        raise UsageError(f"--batch_size {batch}: the training data has {train_rows} rows, fewer than one batch, so "
+                         f"the run would have 0 steps (verl drops the last partial batch); {hint}")
+    return [Change(BATCH_KEY, batch, fits[0])]
+
+
 def build_plan(parsed: Parsed) -> Plan:
     values = dict(parsed.values)
+    try:
+        user_overrides, legacy_notes = legacy_keys.translate(parsed.overrides)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     inputs.check_files(values, parsed.presets)
     output_root = Path(str(values.get("output_dir") or REPO / "outputs")).expanduser().resolve()
     demo = inputs.is_demo(values)
@@ -174,7 +222,7 @@ def build_plan(parsed: Parsed) -> Plan:
         _check_cpu_stack()
     presets = (["cpu"] if not gpu else []) + (["demo"] if demo and not real_demo else []) + parsed.presets
     named = dict(values)  # what the user set, for the experiment name
-    notes: list[str] = []
+    notes: list[str] = list(legacy_notes)
     if real_demo:
         values = {**inputs.smollm2_inputs(REPO), **values}
     elif demo:
@@ -195,7 +243,7 @@ def build_plan(parsed: Parsed) -> Plan:
         notes += [line] if line else []
     run_dir = output_root / project / experiment
 
-    user_keys = {o.split("=", 1)[0].lstrip("+~") for o in parsed.overrides}
+    user_keys = {o.split("=", 1)[0].lstrip("+~") for o in user_overrides}
     token_fix = None
     if values.get("model") and Path(str(values["model"])).is_dir() and special_tokens.TOKENIZER_KEY not in user_keys:
         token_fix = special_tokens.check(Path(str(values["model"])))
@@ -217,13 +265,19 @@ def build_plan(parsed: Parsed) -> Plan:
     # with RAY_ADDRESS (whose raylets did not inherit this process's environment).
     # Quoted: Ray wants strings, and Hydra would read `false` or `1` as a bool or an int.
     overrides += [f"+ray_kwargs.ray_init.runtime_env.env_vars.{k}='{v}'" for k, v in env_delta.items()]
-    overrides += parsed.overrides
+    overrides += user_overrides
     cfg = compose(overrides)
     wired = grpo_ext_wiring.wire(cfg, user_keys)
     overrides += wired
+    guarded, guard_warnings = _remove_padding_guard(cfg)
+    overrides += guarded
 
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []
-    changes = fit_mini_batch(cfg, user_keys)
+    train_files = values["data"].split(",")
+    train_rows = sum(r for r in (inputs.rows(p) for p in train_files) if r) or None
+    changes = _fit_batch(cfg, train_rows, user_set=BATCH_KEY in user_keys or "batch_size" in values)
+    _apply(cfg, changes)
+    changes += fit_mini_batch(cfg, user_keys)
     _apply(cfg, changes)
     fitted = fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys) + fit_overlong_buffer(cfg, user_keys)
     _apply(cfg, fitted)
@@ -231,11 +285,9 @@ def build_plan(parsed: Parsed) -> Plan:
     overrides += tail + [c.override for c in changes]  # the command composes what was checked here
 
     checkpoint_dir = Path(str(cfg.trainer.default_local_dir))
-    train_files = values["data"].split(",")
-    train_rows = sum(r for r in (inputs.rows(p) for p in train_files) if r) or None
     total_steps = _total_steps(cfg, train_rows)
     ctx = Context(values, train_files, gpu)
-    warnings = preflight.run_checks(cfg, ctx)
+    warnings = guard_warnings + preflight.run_checks(cfg, ctx)
     finished = check_resume(run_dir, checkpoint_dir, total_steps) if values.get("resume") else None
 
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",

@@ -90,11 +90,11 @@ def progress_line(record: dict, total_steps: int | None) -> str | None:
     if "timing_s/step" not in data:
         acc = val_accuracy(data)
         return None if acc is None else f"step {step:>4}  validation accuracy {acc:.1%}"
-    reward = data.get("critic/score/mean", float("nan"))
+    reward = data.get("critic/score/mean")  # None: verl wrote NaN as null
     acc = train_accuracy(data)
     of = f"/{total_steps}" if total_steps else ""
-    parts = [f"step {step:>4}{of}", f"reward {reward:.3f}", f"acc {acc:.1%}" if acc is not None else "",
-             f"{data['timing_s/step']:.1f} s"]
+    parts = [f"step {step:>4}{of}", f"reward {reward:.3f}" if isinstance(reward, (int, float)) else "reward nan",
+             f"acc {acc:.1%}" if acc is not None else "", f"{data['timing_s/step']:.1f} s"]
     acc_val = val_accuracy(data)
     if acc_val is not None:
         parts.append(f"val acc {acc_val:.1%}")

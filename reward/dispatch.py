@@ -5,7 +5,7 @@ import logging
 from . import bounded
 from .bounded import DEFAULT_TIMEOUT_S
 from .code_score import code
-from .format_score import format_lenient, format_strict
+from .format_score import format_boxed, format_lenient, format_strict
 from .math_score import numeric, symbolic
 from .text_score import classification, qa
 
@@ -26,7 +26,7 @@ SCORERS = {
 VERL_NAMES = {"openai/gsm8k": "gsm8k", "lighteval/MATH": "math", "DigitalLearningGmbH/MATH-lighteval": "math",
               "HuggingFaceH4/MATH-500": "math"}
 # Extra components for weighted combination; "accuracy" is the data source's own scorer.
-COMPONENTS = {"format_lenient": format_lenient, "format_strict": format_strict}
+COMPONENTS = {"format_lenient": format_lenient, "format_strict": format_strict, "format_boxed": format_boxed}
 
 
 logger = logging.getLogger(__name__)

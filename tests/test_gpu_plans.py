@@ -99,3 +99,67 @@ def test_device_gpu_previews_a_gpu_plan_without_gpus(monkeypatch, user_data):
     assert plan.gpu and int(plan.cfg.trainer.nnodes) == 2 and "cpu" not in plan.overrides[0]
     with pytest.raises(UsageError, match="--device gpu: no GPU here"):
         build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--device", "gpu"], environ={}))
+
+
+@pytest.mark.parametrize("n_gpus", [0, 8])
+def test_users_remove_padding_without_flash_attn_is_overridden_and_said(gpus, user_data, n_gpus):
+    """Every verl example sets use_remove_padding=True: without flash-attn (sdpa) the plan turns it
+    off, since sdpa attends across packed sequences, and says it overrode the user's value."""
+    if n_gpus:
+        gpus(n_gpus)
+    plan = build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--output_dir",
+                             user_data["out"], "--dry-run", "actor_rollout_ref.model.use_remove_padding=True"],
+                            environ={}))
+    assert plan.cfg.actor_rollout_ref.model.use_remove_padding is False
+    assert plan.command.index("actor_rollout_ref.model.use_remove_padding=false") > \
+        plan.command.index("actor_rollout_ref.model.use_remove_padding=True")  # the last word, as main_ppo reads it
+    assert any("use_remove_padding=True overridden to false" in w for w in plan.warnings)
+
+
+def test_users_remove_padding_stays_with_flash_attention(gpus, user_data, monkeypatch):
+    gpus(8)
+    monkeypatch.setattr("launcher.plan.flash_attn_works", lambda: True)
+    plan = build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--output_dir",
+                             user_data["out"], "--dry-run", "actor_rollout_ref.model.use_remove_padding=True"],
+                            environ={}))
+    assert plan.cfg.actor_rollout_ref.model.use_remove_padding is True and not plan.warnings
+
+
+def test_a_plan_of_zero_steps_never_starts(gpus, tmp_path, user_data):
+    """40 rows with the default batch of 256 would plan 0 steps: verl would validate, then fail dividing
+    by zero. The default batch is fitted to the data (and the plan says so); the user's own is refused."""
+    import json
+
+    from launcher.describe import plan_lines
+    from launcher.flags import UsageError
+
+    gpus(8)
+    data = tmp_path / "small.jsonl"
+    data.write_text("\n".join(json.dumps({"prompt": f"{i}+1", "ground_truth": str(i + 1)}) for i in range(40)))
+    argv = ["--model", user_data["model"], "--data", str(data), "--output_dir", str(tmp_path / "o"), "--dry-run"]
+    # 36 of the 40 rows train (10% validate); 36 x 5 responses do not split over 8 GPUs: 32 is the largest that does
+    plan = build_plan(parse(argv, environ={}))
+    assert plan.cfg.data.train_batch_size == 32 and plan.total_steps == 15  # 36 // 32 x 15 epochs
+    assert "data.train_batch_size=32" in plan.command and any("256 -> 32" in line for line in plan_lines(plan))
+    with pytest.raises(UsageError, match=r"--batch_size 64: the training data has 36 rows.*0 steps.*"
+                                         r"use --batch_size 32 or less"):
+        build_plan(parse([*argv, "--batch_size", "64"], environ={}))
+
+
+@pytest.mark.parametrize("val_name", ["test.parquet", "val.parquet"])
+def test_verls_preprocessor_split_validates(tmp_path, user_data, val_name):
+    """verl's examples/data_preprocess scripts write train.parquet and test.parquet."""
+    import shutil
+
+    from launcher.inputs import demo_inputs
+
+    demo = demo_inputs(REPO)
+    folder = tmp_path / "gsm8k"
+    folder.mkdir()
+    shutil.copy(demo["data"], folder / "train.parquet")
+    shutil.copy(demo["val_files"], folder / val_name)
+    for given in (str(folder), str(folder / "train.parquet")):
+        plan = build_plan(parse(["--model", user_data["model"], "--data", given, "--output_dir",
+                                 str(tmp_path / "o"), "--dry-run"], environ={}))
+        assert plan.cfg.data.val_files == str(folder / val_name)
+        assert any(f"validation: {folder / val_name}" in n for n in plan.notes)

@@ -67,6 +67,18 @@ CASES = [
     ("math", "5, 6", "5", 0.0),  # two values are not one
     ("math", "First 3, then after long reasoning the result is 5", "5", 0.0),  # reasoning is never read
     ("math", "7", "5", 0.0),  # a wrong bare answer
+    # when the truth is a number, the answer must be one: the question copied back is not (a policy
+    # found both forms below within a dozen steps; math-verify evaluates them); a worked equation
+    # ending in the value still counts
+    ("math", "\\boxed{54 + 23}", "77", 0.0),
+    ("math", "90 - 13 = \\boxed{90 - 13}", "77", 0.0),
+    ("math", "\\boxed{6 \\times 7}", "42", 0.0),
+    ("math", "\\boxed{2^3}", "8", 0.0),
+    ("math", "14 (+93)", "107", 0.0),  # the second form a policy found
+    ("math", "54 + 23 = 77", "77", 1.0),
+    ("math", "54 + 23 = 77, so \\boxed{77}", "77", 1.0),
+    ("math", "\\boxed{-5}", "-5", 1.0),  # a sign is not arithmetic
+    ("math", "\\boxed{x^2+1}", "x^2+1", 1.0),  # an expression is the answer when the truth is one
 ]
 
 

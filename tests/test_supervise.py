@@ -9,6 +9,8 @@ import threading
 import time
 
 import psutil
+import pytest
+from conftest import REPO
 
 from launcher.supervise import clean_line, error_in, progress_line, supervise
 
@@ -96,3 +98,32 @@ def test_summary_lines_say_accuracy_before_and_after_and_where_things_are(tmp_pa
     assert lines[0] == "val accuracy 25% -> 75% in 2 steps, 61 s"
     assert lines[1] == f"checkpoints: {tmp_path / 'c'}  metrics: {tmp_path / 'm'}  log: {tmp_path / 'l'}"
     assert summary_lines(records[1:2], 5, plan)[0] == "1 steps, 5 s"
+
+
+def test_progress_line_survives_a_nan_reward():
+    """verl writes a NaN batch mean as null: the progress line says nan instead of crashing the launcher."""
+    from launcher.supervise import progress_line
+
+    line = progress_line({"step": 3, "data": {"critic/score/mean": None, "timing_s/step": 2.0}}, 5)
+    assert line.startswith("step    3/5  reward nan")
+
+
+def test_second_run_into_the_same_folder_is_refused_in_one_line(tmp_path):
+    """Another process holds the folder's lock (as a running train.sh does): refused, naming its pid."""
+    import subprocess
+    import sys
+
+    from launcher.flags import UsageError
+    from launcher.run_lock import hold
+
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from launcher.run_lock import hold; h = hold(Path(sys.argv[1])); print('held', flush=True); "
+                               "time.sleep(60)", str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UsageError, match=rf"in use by another train.sh \(pid {holder.pid}\).*--experiment"):
+            hold(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    hold(tmp_path).close()  # released with the process that held it (kill -9 included)

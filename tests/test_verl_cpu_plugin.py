@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -113,3 +114,41 @@ def test_vllm_plugin_keeps_linears_on_their_weights():
 
     assert probe({}) == "plain"
     assert probe({"VERL_CPU_PACKED_LINEAR": "1"}) != "plain"  # vLLM-CPU's own dispatch: the negative control
+
+
+RAY_ACTOR_THREADS = """
+import os, ray
+from ray.util.placement_group import placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+ray.init(num_cpus=16, num_gpus=1, include_dashboard=False)
+pg = placement_group([{"CPU": 1, "GPU": 1}])  # what verl's RayResourcePool asks for
+ray.get(pg.ready())
+
+@ray.remote
+class Worker:  # placed as verl places its FSDP workers: GPUs asked for, no CPUs
+    def threads(self):
+        import socket, torch, torch.distributed as dist
+        import verl  # noqa: F401  (its plugins: verl_cpu's patches with VERL_PLATFORM=cpu)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        dist.init_process_group(backend="gloo", init_method=f"tcp://127.0.0.1:{port}", world_size=1, rank=0)
+        return torch.get_num_threads()
+
+strategy = PlacementGroupSchedulingStrategy(placement_group=pg, placement_group_bundle_index=0)
+print("threads", ray.get(Worker.options(scheduling_strategy=strategy, num_gpus=1).remote().threads.remote()))
+"""
+
+
+def test_cpu_run_workers_compute_on_every_core():
+    """Ray sets OMP_NUM_THREADS=1 in an actor that asks for no CPUs (verl's workers ask for GPUs
+    only), so without the launcher's setting a CPU run trains on one core (a step of SmolLM2 took
+    twice as long)."""
+    from launcher.plan import _env
+    from verl_cpu.vllm_env import cpu_list
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env.update(_env(Path("/tmp"), gpu=False))
+    out = subprocess.run([sys.executable, "-c", RAY_ACTOR_THREADS], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert f"threads {len(cpu_list().split(','))}" in out.stdout, out.stderr[-2000:]

@@ -82,3 +82,39 @@ def test_metrics_file_is_read_in_one_place():
     readers = [str(p.relative_to(REPO)) for folder in ("launcher", "adagrpo_ext", "bench")
                for p in (REPO / folder).glob("*.py") if "json.loads(line)" in p.read_text() and p.name != "metrics.py"]
     assert readers == []
+
+
+def _reward_file(tmp_path) -> Path:
+    path = tmp_path / "my_reward.py"
+    path.write_text("def my_score(data_source, solution_str, ground_truth, extra_info=None):\n"
+                    "    return float(solution_str.strip() == ground_truth)\n")
+    return path
+
+
+def test_verl_legacy_reward_keys_are_honoured_as_verls_migration_reads_them(tmp_path, demo_model):
+    """verl 0.9.1's main_ppo ignores custom_reward_function.* and reward_model.* (only fully_async_main
+    migrates them): through train.sh they mean what they meant, and the plan says so."""
+    data = REPO / "outputs" / "demo"
+    reward = _reward_file(tmp_path)
+    plan = plan_for("--model", demo_model, "--data", str(data / "train.parquet"),
+                    f"custom_reward_function.path={reward}", "custom_reward_function.name=my_score",
+                    "reward_model.reward_manager=naive", "+reward_model.reward_kwargs.overlong_buffer_cfg.len=8",
+                    out=tmp_path / "o")
+    fn = plan.cfg.reward.custom_reward_function
+    assert (fn.path, fn.name) == (str(reward), "my_score")
+    assert plan.cfg.reward.reward_manager.name == "naive"
+    assert plan.cfg.reward.reward_kwargs.overlong_buffer_cfg.len == 8
+    said = [n for n in plan.notes if "verl's legacy key" in n]
+    assert len(said) == 4 and any("read as reward.custom_reward_function.path" in n for n in said)
+    assert not any(o.startswith("custom_reward_function.") for o in plan.command)
+
+
+def test_a_legacy_key_verls_migration_drops_is_one_line(tmp_path, demo_model):
+    import pytest
+
+    from launcher.flags import UsageError
+
+    data = REPO / "outputs" / "demo"
+    with pytest.raises(UsageError, match="reward_model.model.trust_remote_code: a legacy verl key"):
+        plan_for("--model", demo_model, "--data", str(data / "train.parquet"),
+                 "reward_model.model.trust_remote_code=true", out=tmp_path / "o")

@@ -92,8 +92,9 @@ class PlatformCPU(PlatformBase):
         return False
 
     def rollout_env_vars(self) -> dict[str, str]:
-        # vLLM-CPU sizes its KV cache from this (GiB); its default takes a large share of host RAM.
-        return {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+        from .vllm_env import vllm_cpu_env
+
+        return vllm_cpu_env()
 
     def cudart(self) -> Any:
         return None

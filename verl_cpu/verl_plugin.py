@@ -25,6 +25,16 @@ def _dedupe_backend(backend: str | None) -> str | None:
     return ",".join(f"{d}:{n}" for d, n in pairs.items())
 
 
+def _use_every_core() -> None:
+    """Ray gives an actor that asks for no CPUs OMP_NUM_THREADS=1, and verl's workers ask for GPUs
+    only: a CPU run would train on one core. A trainer worker starts by joining its process group,
+    so that is where it takes the threads the launcher planned (VERL_CPU_TRAINER_THREADS: every
+    CPU, or the user's OMP_NUM_THREADS). Only the trainer: Ray's helper actors keep one thread each."""
+    threads = os.environ.get("VERL_CPU_TRAINER_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        torch.set_num_threads(int(threads))
+
+
 def _patch_init_process_group() -> None:
     original = torch.distributed.init_process_group
     if getattr(original, "_verl_cpu_patched", False):
@@ -32,6 +42,7 @@ def _patch_init_process_group() -> None:
 
     @functools.wraps(original)
     def init_process_group(*args, **kwargs):
+        _use_every_core()
         if "backend" in kwargs:
             kwargs["backend"] = _dedupe_backend(kwargs["backend"])
         elif args:

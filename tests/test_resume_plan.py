@@ -48,6 +48,7 @@ def test_mini_batch_follows_a_small_batch_size_unless_set(run):
     plan = run("--batch_size", "16")
     assert plan.cfg.actor_rollout_ref.actor.ppo_mini_batch_size == 16
     assert run("--batch_size", "48").cfg.actor_rollout_ref.actor.ppo_mini_batch_size == 48
-    assert run("--batch_size", "100").cfg.actor_rollout_ref.actor.ppo_mini_batch_size == 50
+    with pytest.raises(UsageError, match=r"--batch_size 100: the training data has 54 rows.*--batch_size 54"):
+        run("--batch_size", "100")  # more than the data: 0 steps, refused with the largest batch that fits
     with pytest.raises(UsageError, match=r"actor_rollout_ref.actor.ppo_mini_batch_size=32 exceeds --batch_size 16"):
         run("--batch_size", "16", "actor_rollout_ref.actor.ppo_mini_batch_size=32")

@@ -83,7 +83,8 @@ def _from_worker_thread(fn, *args, **kwargs):
 
 @pytest.mark.parametrize("response", ["\\boxed{9^{9^{9^{9}}}}", "Answer: 9^{9^{9^{9}}}"])
 def test_pathological_math_returns_zero_within_seconds_from_a_thread(response):
-    result, seconds = _from_worker_thread(compute_score, "math", response, "3", reward_timeout=3)
+    # a symbolic truth: math-verify must parse the tower (for a numeric one it is refused at once)
+    result, seconds = _from_worker_thread(compute_score, "math", response, "x + 3", reward_timeout=3)
     assert result["score"] == 0.0 and result["reward_timeout"] == 1.0 and seconds < 15
     # the pool replaced the stuck worker: the next scoring is normal
     ok, _ = _from_worker_thread(compute_score, "math", "\\boxed{3}", "3", reward_timeout=10)
@@ -108,7 +109,7 @@ def test_main_thread_stays_responsive_while_a_worker_scores():
 
     t = threading.Thread(target=ticker, daemon=True)
     t.start()
-    _from_worker_thread(compute_score, "math", "\\boxed{9^{9^{9^{9}}}}", "3", reward_timeout=2)
+    _from_worker_thread(compute_score, "math", "\\boxed{9^{9^{9^{9}}}}", "x + 3", reward_timeout=2)
     stop.set()
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     assert gaps and max(gaps) < 1.0

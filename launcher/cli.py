@@ -57,10 +57,9 @@ def next_steps(run_dir) -> list[str]:
 
 
 def run(plan, verbose: bool, argv: list[str] = ()) -> int:
+    from .run_lock import hold
     from .summary import summary_lines
     from .supervise import supervise
-
-    from .run_lock import hold
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -137,9 +137,9 @@ def cpu_threads_env() -> dict[str, str]:
     """The trainer's threads on a CPU run (verl_cpu/verl_plugin.py: Ray would give it one): every
     CPU this process may use, unless the user set OMP_NUM_THREADS (the rollout and the trainer
     take turns, so they do not compete)."""
-    from verl_cpu.vllm_env import cpu_list
+    from verl_cpu.vllm_env import usable_cpus
 
-    return {"VERL_CPU_TRAINER_THREADS": os.environ.get("OMP_NUM_THREADS") or str(len(cpu_list().split(",")))}
+    return {"VERL_CPU_TRAINER_THREADS": os.environ.get("OMP_NUM_THREADS") or str(len(usable_cpus()))}
 
 
 def _env(run_dir: Path, gpu: bool) -> dict[str, str]:

@@ -145,10 +145,10 @@ def test_cpu_run_workers_compute_on_every_core():
     only), so without the launcher's setting a CPU run trains on one core (a step of SmolLM2 took
     twice as long)."""
     from launcher.plan import _env
-    from verl_cpu.vllm_env import cpu_list
+    from verl_cpu.vllm_env import usable_cpus
 
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env.update(_env(Path("/tmp"), gpu=False))
     out = subprocess.run([sys.executable, "-c", RAY_ACTOR_THREADS], env=env, capture_output=True, text=True,
                          timeout=300)
-    assert f"threads {len(cpu_list().split(','))}" in out.stdout, out.stderr[-2000:]
+    assert f"threads {len(usable_cpus())}" in out.stdout, out.stderr[-2000:]

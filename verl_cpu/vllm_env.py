@@ -11,9 +11,13 @@ A value the user set is kept.
 import os
 
 
+def usable_cpus() -> list[int]:
+    """The CPUs this process may run on (its affinity, which containers and schedulers narrow)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+
+
 def cpu_list() -> str:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
-    return ",".join(map(str, cpus))
+    return ",".join(map(str, usable_cpus()))
 
 
 def vllm_cpu_env() -> dict[str, str]:

@@ -206,6 +206,19 @@ def _fit_batch(cfg, train_rows: int | None, user_set: bool) -> list[Change]:
     return [Change(BATCH_KEY, batch, fits[0])]
 
 
+def _reward_bound_note(cfg) -> list[str]:
+    """Our scorers and --reward_func files run bounded (reward/bounded.py): say how, once."""
+    fn = cfg.reward.get("custom_reward_function") or {}
+    if not str(fn.get("path") or "").startswith("pkg://reward"):
+        return []
+    from reward import bounded
+
+    kwargs = fn.get("reward_kwargs") or {}
+    limit = float(kwargs.get("reward_timeout") or bounded.DEFAULT_TIMEOUT_S)
+    return [f"reward bound: {limit:g} s of the scorer's CPU per sample ({bounded.WALL_FACTOR * limit:g} s if it "
+            f"waits); past it the sample scores 0 and is counted (reward_timeout in the metrics and the summary)"]
+
+
 def build_plan(parsed: Parsed) -> Plan:
     values = dict(parsed.values)
     try:
@@ -271,6 +284,7 @@ def build_plan(parsed: Parsed) -> Plan:
     overrides += wired
     guarded, guard_warnings = _remove_padding_guard(cfg)
     overrides += guarded
+    notes += _reward_bound_note(cfg)
 
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []
     train_files = values["data"].split(",")

@@ -14,5 +14,26 @@ def summary_lines(records: list[dict], seconds: float, plan) -> list[str]:
         lines.append(f"val accuracy {vals[0][1]:.0%} (validated once) after {steps} steps, {seconds:.0f} s")
     else:
         lines.append(f"{steps} steps, {seconds:.0f} s")
+    lines += _reward_timeouts(records, plan)
     lines.append(f"checkpoints: {plan.checkpoint_dir}  metrics: {plan.metrics_path}  log: {plan.log_path}")
     return lines
+
+
+TIMEOUT_KEY = "reward/reward_timeout/mean"
+
+
+def _reward_timeouts(records: list[dict], plan) -> list[str]:
+    """Samples whose scorer ran past its bound scored 0: a count the user must see, never silent."""
+    means = [r["data"][TIMEOUT_KEY] for r in training_steps(records) if r["data"].get(TIMEOUT_KEY)]
+    if not means:
+        return []
+    try:
+        per_step = int(plan.cfg.data.train_batch_size) * int(plan.cfg.actor_rollout_ref.rollout.n)
+    except Exception:  # a plan without a composed config: the share alone
+        per_step = 0
+    if per_step:
+        count = f"{round(sum(means) * per_step)} samples"
+    else:
+        count = f"{sum(means) / len(training_steps(records)):.1%} of samples"
+    return [f"reward timeouts: {count} in {len(means)} step(s) scored 0 because the scorer ran past its bound "
+            f"(reward_timeout; see train.log for the responses)"]

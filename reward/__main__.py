@@ -4,6 +4,8 @@
     ./reward.sh check data.parquet --response "<answer>42</answer>" --rows 5
 
 Prints, per row: data_source, what was extracted, the ground truth and the score; then a histogram.
+Scores exactly as training does: the same bound, the same checks of what a function returns, several
+--reward_func combined by --reward_weights. Exit status 1 when a row could not be scored.
 responses.jsonl: one {"response": "..."} (--response-key for another key) or a bare JSON string per
 line, in row order.
 """
@@ -13,6 +15,10 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+
+from .user_file import split_spec
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class CheckError(Exception):
@@ -52,44 +58,87 @@ def _kwargs(text: str | None) -> dict:
     return value
 
 
-def check(args) -> int:
-    import pyarrow.parquet as pq
-
-    if not args.data.is_file():
-        raise CheckError(f"{args.data}: no such file")
-    table = pq.read_table(args.data)
-    total = table.num_rows
-    rows = table.slice(0, args.rows).to_pylist() if args.rows else table.to_pylist()
-    kwargs = _kwargs(args.reward_kwargs)
-    responses = _responses(args.responses, args.response_key) if args.responses else [args.response] * len(rows)
-    if args.reward_func:
-        from .user_file import RewardFileError, load
+def _rows(path: Path, limit: int) -> tuple[list[dict], int]:
+    """Rows of a parquet file, or of a JSON/JSONL/CSV file converted as `train.sh --data` does."""
+    if not path.is_file():
+        raise CheckError(f"{path}: no such file")
+    if path.suffix != ".parquet":
+        from data_prep.cached import convert_cached
+        from data_prep.readers import DataError
 
         try:
-            score_fn = load(args.reward_func)
+            path = convert_cached(path, REPO / "outputs" / "data", val_size=0)[0]
+        except DataError as err:
+            raise CheckError(str(err)) from None
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # not parquet, truncated
+        raise CheckError(f"{path}: not a readable parquet file ({type(err).__name__}: {err})") from None
+    return (table.slice(0, limit) if limit else table).to_pylist(), table.num_rows
+
+
+def _scorer(args, kwargs: dict):
+    """The built-in scorer, or the --reward_func files exactly as training calls them: several
+    combined by --reward_weights, each bounded (reward/bounded.py)."""
+    timeout = {"reward_timeout": args.reward_timeout} if args.reward_timeout else {}
+    if not args.reward_func:
+        from . import compute_score
+
+        return lambda *a, **kw: compute_score(*a, **kw, **kwargs, **timeout)
+    from .user_file import RewardFileError, load
+    from .user_functions import compute_score as user_compute_score
+
+    for spec in args.reward_func:
+        try:
+            load(spec)
         except RewardFileError as err:
             raise CheckError(str(err)) from None
-    else:
-        from . import compute_score as score_fn
+    weights = [float(w) for w in args.reward_weights.split(",")] if args.reward_weights else None
+    if weights is not None and len(weights) != len(args.reward_func):
+        raise CheckError(f"--reward_weights: {len(weights)} weight(s) for {len(args.reward_func)} --reward_func; "
+                         f"one per function, in order")
+    specs = [str(Path(split_spec(s)[0]).resolve()) + (":" + split_spec(s)[1]) for s in args.reward_func]
+    return lambda *a, **kw: user_compute_score(*a, user_reward_functions=specs, user_reward_weights=weights,
+                                               **kw, **kwargs, **timeout)
+
+
+def check(args) -> int:
+    rows, total = _rows(args.data, args.rows)
+    kwargs = _kwargs(args.reward_kwargs)
+    responses = _responses(args.responses, args.response_key) if args.responses else [args.response] * len(rows)
+    score_fn = _scorer(args, kwargs)
     shown = min(len(rows), len(responses))
     print(f"checking {shown} of {total} rows of {args.data}" + (" (--rows N for more, --rows 0 for all)"
                                                                   if args.rows and shown < total else ""))
-    scores = Counter()
+    scores, errors, timeouts = Counter(), 0, 0
     for i, (row, response) in enumerate(zip(rows, responses)):
         truth = row["reward_model"]["ground_truth"]
+        extra = {**(row.get("extra_info") or {}), "index": (row.get("extra_info") or {}).get("index", i)}
         try:
-            result = score_fn(row["data_source"], response, truth, extra_info=row.get("extra_info"), **kwargs)
+            result = score_fn(row["data_source"], response, truth, extra_info=extra)
         except Exception as err:  # show the failing row instead of stopping at it
+            errors += 1
             print(f"row {i}: {row['data_source']}: ERROR {type(err).__name__}: {err}")
             continue
         score = result["score"] if isinstance(result, dict) else result
         pred = result.get("pred", "") if isinstance(result, dict) else ""
+        late = isinstance(result, dict) and result.get("reward_timeout")
+        timeouts += bool(late)
         scores[round(float(score), 3)] += 1
-        print(f"row {i}: {row['data_source']}: extracted {pred!r:<20} truth {str(truth)[:40]!r:<20} score {score}")
+        print(f"row {i}: {row['data_source']}: extracted {pred!r:<20} truth {str(truth)[:40]!r:<20} score {score}"
+              + ("  (TIMED OUT: scored 0)" if late else ""))
     count = sum(scores.values()) or 1
     print("scores:")
     for value, n in sorted(scores.items()):
         print(f"  {value:>6}: {n:>5}  {'#' * round(40 * n / count)}")
+    if timeouts:
+        print(f"{timeouts} of {shown} rows ran past the reward bound and scored 0 (--reward-timeout to change it)")
+    if errors:
+        print(f"reward: error: {errors} of {shown} rows could not be scored (see ERROR above); training would stop "
+              f"at the first", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -103,7 +152,10 @@ def main(argv=None) -> int:
     group.add_argument("--response", help="the same response for every row")
     p.add_argument("--response-key", default="response", help="key of the response in each JSONL object")
     p.add_argument("--rows", type=int, default=20, help="check the first N rows (default 20; 0: all)")
-    p.add_argument("--reward_func", help="score with your file instead of the built-in rewards")
+    p.add_argument("--reward_func", action="append", help="score with your file instead of the built-in rewards "
+                                                          "(path.py[:name], verl's or TRL's signature); repeatable")
+    p.add_argument("--reward_weights", help="comma-separated weights of several --reward_func, in order")
+    p.add_argument("--reward-timeout", type=float, help="seconds of CPU one scoring may take (default 10)")
     p.add_argument("--reward-kwargs", help="JSON keyword arguments for the scorer, as "
                                            "reward.custom_reward_function.reward_kwargs (e.g. reward_weights)")
     args = parser.parse_args(argv)

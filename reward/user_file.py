@@ -70,6 +70,7 @@ def load_any(spec: str):
         return call_trl(fn, data_source, solution_str, ground_truth, extra_info)
 
     verl_signature.__name__ = fn.__name__
+    verl_signature.trl = True  # its None means "no score", as in TRL
     return verl_signature
 
 

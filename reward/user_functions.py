@@ -11,15 +11,46 @@ import logging
 import math
 
 from . import bounded
+from .trl_adapter import TRLRewardError
 from .user_file import split_spec
 
 logger = logging.getLogger(__name__)
 
 
+class RewardFunctionError(ValueError):
+    """A user's reward function raised, or returned something that is not a score: one line naming
+    the function and the sample. Training stops, as TRL's does, rather than learn from garbage."""
+
+
+def describe_sample(data_source, solution_str, ground_truth, extra_info) -> str:
+    index = (extra_info or {}).get("index")
+    where = f"row {index}, " if index is not None else ""
+    return (f"{where}data_source {data_source!r}, ground truth {str(ground_truth)[:40]!r}, "
+            f"response {str(solution_str)[:60]!r}")
+
+
 def score_one(spec: str, data_source, solution_str, ground_truth, extra_info, kwargs: dict):
-    """In a pool worker: the user's function, in verl's form (TRL functions adapted)."""
+    """In a scoring process: the user's function, in verl's form (TRL functions adapted), its
+    result checked: a finite number (or a dict with one as `score`), or None from a TRL function."""
     fn = bounded.resolve(spec)
-    return fn(data_source, solution_str, ground_truth, extra_info=extra_info, **kwargs)
+    try:
+        result = fn(data_source, solution_str, ground_truth, extra_info=extra_info, **kwargs)
+    except TRLRewardError as err:  # a list of the wrong length, a string in it...
+        sample = describe_sample(data_source, solution_str, ground_truth, extra_info)
+        raise RewardFunctionError(f"reward function {spec} {err} (on {sample})") from None
+    except Exception as err:
+        sample = describe_sample(data_source, solution_str, ground_truth, extra_info)
+        raise RewardFunctionError(f"reward function {spec} raised {type(err).__name__}: {err} (on {sample})") from None
+    value = result.get("score") if isinstance(result, dict) else result
+    trl = getattr(fn, "trl", False)
+    if value is None and trl:
+        return result
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        sample = describe_sample(data_source, solution_str, ground_truth, extra_info)
+        expected = "a finite float or None" if trl else "a finite number, or a dict with a numeric 'score'"
+        raise RewardFunctionError(f"reward function {spec} returned {repr(result)[:80]} ({type(result).__name__}) "
+                                  f"on {sample}; expected {expected}")
+    return result
 
 
 def _label(spec: str, specs: list[str]) -> str:

@@ -1,0 +1,87 @@
+"""`./reward.sh check` scores as training does (TRL functions, several with weights, the bound, the
+checks of what a function returns), and a user's function that returns garbage or raises is one
+line naming the function and the sample, in training as in the check: never a score of 0 or NaN
+passed on silently."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from reward import bounded
+from reward.user_functions import RewardFunctionError, compute_score
+
+BAD = {
+    "nan": "return float('nan')",
+    "none": "return None",
+    "text": "return 'abc'",
+    "raises": "raise KeyError('answer')",
+}
+TRL_LEN = '''
+def length_reward(completions, **kwargs):
+    """TRL's docs: the length of each completion's text"""
+    return [float(len(c[0]["content"])) for c in completions]
+'''
+TRL_WRONG_LENGTH = "def two(completions, **kwargs):\n    return [1.0, 2.0]\n"
+
+
+@pytest.fixture
+def files(tmp_path):
+    for name, body in BAD.items():
+        (tmp_path / f"{name}.py").write_text(f"def compute_score(d, s, g, extra_info=None):\n    {body}\n")
+    (tmp_path / "sleeper.py").write_text("import time\ndef compute_score(d, s, g, extra_info=None):\n"
+                                         "    time.sleep(30)\n    return 1.0\n")
+    (tmp_path / "trl_len.py").write_text(TRL_LEN)
+    (tmp_path / "trl_two.py").write_text(TRL_WRONG_LENGTH)
+    rows = [{"prompt": f"What is {i} + 1?", "ground_truth": str(i + 1)} for i in range(3)]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path
+
+
+@pytest.mark.parametrize("name,says", [("nan", "returned nan (float)"), ("none", "returned None (NoneType)"),
+                                       ("text", "returned 'abc' (str)"), ("raises", "raised KeyError: 'answer'")])
+def test_garbage_from_a_function_in_training_names_it_and_the_sample(files, name, says):
+    with pytest.raises(RewardFunctionError) as err:
+        compute_score("math", "so it is 4", "4", {"index": 7}, user_reward_functions=[str(files / f"{name}.py")])
+    message = str(err.value)
+    assert f"{name}.py" in message and says in message and "row 7" in message and "'so it is 4'" in message
+    assert "\n" not in message
+
+
+def test_a_trl_list_of_the_wrong_length_is_named(files):
+    with pytest.raises(RewardFunctionError, match=r"trl_two.py:two returned \[1.0, 2.0\]; a TRL reward function"):
+        compute_score("math", "x", "4", {}, user_reward_functions=[f"{files / 'trl_two.py'}:two"])
+
+
+def _check(files, *args):
+    return subprocess.run([sys.executable, "-m", "reward", "check", str(files / "data.jsonl"), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_check_runs_trl_functions_and_weights_on_a_jsonl_file(files):
+    out = _check(files, "--response", "It is 2.", "--reward_func", f"{files / 'trl_len.py'}:length_reward")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("checking 3 of 3 rows") and out.stdout.count("score 8.0") == 3  # len("It is 2.")
+    both = _check(files, "--response", "It is 2.", "--reward_func", f"{files / 'trl_len.py'}:length_reward",
+                  "--reward_func", str(files / "text.py").replace("text", "raises"), "--reward_weights", "1,0.5")
+    assert both.returncode == 1 and both.stdout.count("raised KeyError") == 3  # the second function counts too
+
+
+def test_check_names_each_bad_row_and_fails(files):
+    out = _check(files, "--response", "2", "--reward_func", str(files / "nan.py"))
+    assert out.returncode == 1 and out.stdout.count("ERROR RewardFunctionError") == 3
+    assert "row 0: " in out.stdout and "returned nan (float) on row 0" in out.stdout
+    assert "3 of 3 rows could not be scored" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_check_bounds_a_sleeping_function(files):
+    out = _check(files, "--response", "2", "--rows", "1", "--reward_func", str(files / "sleeper.py"),
+                 "--reward-timeout", "1")
+    assert out.returncode == 0 and "TIMED OUT: scored 0" in out.stdout
+    assert "1 of 1 rows ran past the reward bound" in out.stdout
+
+
+def teardown_module():
+    bounded.shutdown()

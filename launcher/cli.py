@@ -4,6 +4,9 @@ import os
 import shlex
 import sys
 import time
+from pathlib import Path
+
+from trainer_hooks.graceful_stop import STOP_FILE_ENV
 
 from . import flags as F
 from .flags import UsageError
@@ -56,6 +59,16 @@ def next_steps(run_dir) -> list[str]:
             f"export:   ./export.sh {run} --out DIR   chat: ./chat.sh {run}"]
 
 
+def resume_hint(plan) -> str:
+    """After a stop or a failure: what --resume would continue from, said before the user tries it."""
+    from .runs import checkpoint_step
+
+    step = checkpoint_step(plan.checkpoint_dir)
+    if step is None:
+        return "train.sh: no checkpoint was saved; --resume would start from step 1"
+    return f"train.sh: --resume continues from step {step} ({plan.checkpoint_dir / f'global_step_{step}'})"
+
+
 def run(plan, verbose: bool, argv: list[str] = ()) -> int:
     from .run_lock import hold
     from .summary import summary_lines
@@ -79,15 +92,19 @@ def run(plan, verbose: bool, argv: list[str] = ()) -> int:
     print(f"run: {plan.run_dir}  (log: {plan.log_path})")
     print(f"starting verl ({plan.device_summary}); the first step takes a minute or two...")
     env = {**os.environ, **plan.env_delta}
+    stop_file = Path(plan.env_delta[STOP_FILE_ENV])
+    stop_file.unlink(missing_ok=True)  # an earlier run's request is not this run's
     t0 = time.time()
     outcome = supervise(plan.command, env, plan.log_path, plan.metrics_path, plan.total_steps,
                         startup_timeout=float(os.environ.get("STARTUP_TIMEOUT", 900)),
                         stall_timeout=float(os.environ.get("STALL_TIMEOUT", 1800)), verbose=verbose,
-                        curves_path=plan.run_dir / "curves.png")
+                        curves_path=plan.run_dir / "curves.png", stop_file=stop_file,
+                        stop_grace=float(os.environ.get("STOP_GRACE", 300)))
     for line in summary_lines(outcome.records, time.time() - t0, plan):
         print(line)
     if outcome.reason:
         print(f"train.sh: error: {outcome.reason} (full log: {plan.log_path})", file=sys.stderr)
+        print(resume_hint(plan), file=sys.stderr)
         return outcome.returncode or 1
     for line in next_steps(plan.run_dir):
         print(line)

@@ -7,13 +7,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trainer_hooks.graceful_stop import STOP_FILE_ENV
+
 from . import flags as F
 from . import grpo_ext_wiring, inputs, legacy_keys, preflight, special_tokens
 from .config import CONFIG_DIR, CONFIG_NAME, compose
 from .flags import Parsed, UsageError
 from .hardware import (Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_overlong_buffer, fit_token_budgets,
                        flash_attn_works)
-from .runs import check_resume
+from .runs import check_resume, resume_fallback
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -149,6 +151,7 @@ def _env(run_dir: Path, gpu: bool) -> dict[str, str]:
         "VERL_FILE_LOGGER_PATH": str(run_dir / "metrics.jsonl"),
         "TENSORBOARD_DIR": str(run_dir / "tensorboard"),
         "WANDB_DIR": str(run_dir),
+        STOP_FILE_ENV: str(run_dir / ".stop_request"),  # the launcher's SIGTERM: save this step, stop
     })
     if not os.environ.get("WANDB_API_KEY") and not os.environ.get("WANDB_MODE"):
         env["WANDB_MODE"] = "offline"  # no key: keep the run local instead of failing at login
@@ -303,6 +306,11 @@ def build_plan(parsed: Parsed) -> Plan:
     ctx = Context(values, train_files, gpu)
     warnings = guard_warnings + preflight.run_checks(cfg, ctx)
     finished = check_resume(run_dir, checkpoint_dir, total_steps) if values.get("resume") else None
+    if values.get("resume") and not finished:
+        fallback, line = resume_fallback(checkpoint_dir, cfg.actor_rollout_ref.actor.checkpoint.save_contents)
+        overrides += fallback
+        _apply(cfg, [Change(key, None, value) for key, value in (o.split("=", 1) for o in fallback)])
+        notes += [line] if line else []
 
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",
                f"--config-name={CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]

@@ -1,5 +1,7 @@
 """Run folders and their checkpoints: where a run lives, how far it got, what --resume can continue."""
 
+import re
+import zipfile
 from pathlib import Path
 
 from .flags import UsageError
@@ -22,6 +24,48 @@ def runs_with_checkpoints(project_dir: Path) -> list[tuple[Path, int]]:
             if step is not None:
                 found.append((run, step))
     return found
+
+
+ACTOR_FILES = {"model": "model", "optimizer": "optim", "extra": "extra_state"}  # save_contents -> file prefix
+
+
+def incomplete(step_dir: Path, save_contents=("model", "optimizer", "extra")) -> str | None:
+    """Why verl could not resume from this global_step_N folder, or None. Cheap: every shard the
+    config saves is present, and each torch file's zip directory (written last) is readable, so a
+    half-written or truncated file shows without loading gigabytes."""
+    actor = step_dir / "actor"
+    shards = sorted(actor.glob("model_world_size_*_rank_*.pt")) if actor.is_dir() else []
+    if not shards:
+        return "actor/model_world_size_*_rank_*.pt is missing"
+    world = int(re.search(r"world_size_(\d+)_rank", shards[0].name).group(1))
+    needed = [f"actor/{ACTOR_FILES[c]}_world_size_{world}_rank_{r}.pt" for c in save_contents if c in ACTOR_FILES
+              for r in range(world)] + ["data.pt"]
+    for name in needed:
+        path = step_dir / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if not zipfile.is_zipfile(path):
+            return f"{name} is truncated ({path.stat().st_size} bytes, no end of archive)"
+    return None
+
+
+def resume_fallback(checkpoint_dir: Path, save_contents) -> tuple[list[str], str | None]:
+    """When the newest checkpoint is incomplete: the overrides that resume from the newest complete
+    one, and the plan's line saying so; UsageError when none is complete."""
+    step = checkpoint_step(checkpoint_dir)
+    newest = checkpoint_dir / f"global_step_{step}"
+    why = incomplete(newest, save_contents)
+    if why is None:
+        return [], None
+    older = sorted((int(p.name.rsplit("_", 1)[1]), p) for p in checkpoint_dir.glob("global_step_*")
+                   if p.name.rsplit("_", 1)[1].isdigit() and int(p.name.rsplit("_", 1)[1]) < step)
+    for older_step, folder in reversed(older):
+        if incomplete(folder, save_contents) is None:
+            line = (f"resume: the newest checkpoint {newest.name} is incomplete ({why}); resuming from {folder.name}, "
+                    f"the newest complete one")
+            return ["trainer.resume_mode=resume_path", f"trainer.resume_from_path={folder}"], line
+    raise UsageError(f"--resume: checkpoint {newest} is incomplete ({why}) and no earlier complete one is there; "
+                     f"without --resume it starts afresh")
 
 
 def check_resume(run_dir: Path, checkpoint_dir: Path, total_steps: int | None) -> str | None:

@@ -1,6 +1,9 @@
 """The closing lines of a run: accuracy before -> after, steps, time, and where things are."""
 
+from pathlib import Path
+
 from .metrics import training_steps, val_accuracy
+from .runs import checkpoint_step
 
 
 def summary_lines(records: list[dict], seconds: float, plan) -> list[str]:
@@ -15,7 +18,9 @@ def summary_lines(records: list[dict], seconds: float, plan) -> list[str]:
     else:
         lines.append(f"{steps} steps, {seconds:.0f} s")
     lines += _reward_timeouts(records, plan)
-    lines.append(f"checkpoints: {plan.checkpoint_dir}  metrics: {plan.metrics_path}  log: {plan.log_path}")
+    saved = checkpoint_step(Path(str(plan.checkpoint_dir)))
+    where = f"{plan.checkpoint_dir} (latest: step {saved})" if saved is not None else "none saved"
+    lines.append(f"checkpoints: {where}  metrics: {plan.metrics_path}  log: {plan.log_path}")
     return lines
 
 

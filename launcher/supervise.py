@@ -120,7 +120,8 @@ class Outcome:
 
 def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, total_steps: int | None,
               startup_timeout: float, stall_timeout: float, verbose: bool = False, print_fn=print,
-              curves_path: Path | None = None) -> Outcome:
+              curves_path: Path | None = None, stop_file: Path | None = None,
+              stop_grace: float = 300.0) -> Outcome:
     started = time.monotonic()
     state = RunState()
     with open(log_path, "ab", buffering=0) as log_file:  # unbuffered: users tail it
@@ -128,13 +129,24 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         pump = threading.Thread(target=_pump_output, args=(proc, log_file, state, verbose), daemon=True)
         pump.start()
-        stop = {"why": None}
+        stop = {"why": None, "saving": None, "code": None}
+        tail = MetricsTail(metrics_path)
 
         def on_signal(signum, _frame):
-            stop["why"] = f"stopped by {signal.Signals(signum).name}"
+            # The first SIGTERM/SIGINT of a training run: the trainer finishes its step, saves it and
+            # ends (trainer_hooks/graceful_stop.py); a second one, or start-up, stops at once.
+            name = signal.Signals(signum).name
+            stop["code"] = 128 + signum
+            if stop_file is not None and stop["saving"] is None and tail.records and stop["why"] is None:
+                stop_file.write_text(name + "\n")
+                stop["saving"] = (name, time.monotonic())
+                print(f"train.sh: {name}: finishing the step in progress and saving it, then stopping "
+                      f"(at most {stop_grace:.0f} s, STOP_GRACE; {name} again stops at once)", file=sys.stderr)
+            else:
+                stop["why"] = f"stopped by {name}"
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        tail, last_progress = MetricsTail(metrics_path), time.monotonic()
+        last_progress = time.monotonic()
         try:
             while proc.poll() is None and stop["why"] is None:
                 time.sleep(1.0)
@@ -153,6 +165,9 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
                                    f"(raise STARTUP_TIMEOUT if the model is large)")
                 elif tail.records and waited > stall_timeout:
                     stop["why"] = f"no progress for {stall_timeout:.0f} s (raise STALL_TIMEOUT if steps are slow)"
+                if stop["saving"] and time.monotonic() - stop["saving"][1] > stop_grace:
+                    stop["why"] = (f"stopped by {stop['saving'][0]}: the step in progress was not finished and "
+                                   f"saved within {stop_grace:.0f} s (STOP_GRACE)")
         finally:
             if proc.poll() is None:
                 stop_tree(proc, state)
@@ -162,7 +177,9 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
                 signal.signal(sig, handler)
             pump.join(timeout=10)
             tail.poll()
-    returncode = proc.returncode if stop["why"] is None else 1
+    if stop["why"] is None and stop["saving"]:  # the trainer saved and ended by itself
+        stop["why"] = f"stopped by {stop['saving'][0]} at the end of a step"
+    returncode = proc.returncode if stop["why"] is None else (stop["code"] or 1)
     reason = stop["why"]
     if reason is None and returncode != 0:
         reason = state.first_error or (state.last_lines[-1] if state.last_lines else f"exit status {returncode}")

@@ -7,9 +7,21 @@ from conftest import plan_for, write_jsonl
 from launcher.flags import UsageError
 
 
+def _torch_file(path):
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"w": torch.zeros(4)}, path)
+
+
 def _checkpoint(run_dir, step):
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    """The files verl's FSDP checkpoint of one rank holds, small."""
+    folder = run_dir / "checkpoints" / f"global_step_{step}"
+    for kind in ("model", "optim", "extra_state"):
+        _torch_file(folder / "actor" / f"{kind}_world_size_1_rank_0.pt")
+    _torch_file(folder / "data.pt")
     (run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").write_text(str(step))
+    return folder
 
 
 @pytest.fixture
@@ -52,3 +64,23 @@ def test_mini_batch_follows_a_small_batch_size_unless_set(run):
         run("--batch_size", "100")  # more than the data: 0 steps, refused with the largest batch that fits
     with pytest.raises(UsageError, match=r"actor_rollout_ref.actor.ppo_mini_batch_size=32 exceeds --batch_size 16"):
         run("--batch_size", "16", "actor_rollout_ref.actor.ppo_mini_batch_size=32")
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_previous_complete_one(run):
+    first = run("--total_steps", "8", "--save_freq", "2")
+    _checkpoint(first.run_dir, 2)
+    newest = _checkpoint(first.run_dir, 4)
+    shard = newest / "actor" / "model_world_size_1_rank_0.pt"
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])  # half a shard: the disk filled, or a kill
+    resumed = run("--total_steps", "8", "--save_freq", "2", "--resume")
+    assert resumed.cfg.trainer.resume_mode == "resume_path"
+    assert resumed.cfg.trainer.resume_from_path == str(first.run_dir / "checkpoints" / "global_step_2")
+    assert any("newest checkpoint global_step_4 is incomplete (actor/model_world_size_1_rank_0.pt is truncated"
+               in note and "resuming from global_step_2" in note for note in resumed.notes)
+
+
+def test_an_incomplete_only_checkpoint_is_one_line(run):
+    first = run("--total_steps", "8", "--save_freq", "2")
+    (_checkpoint(first.run_dir, 2) / "data.pt").unlink()
+    with pytest.raises(UsageError, match=r"global_step_2 is incomplete \(data.pt is missing\) and no earlier "):
+        run("--total_steps", "8", "--save_freq", "2", "--resume")

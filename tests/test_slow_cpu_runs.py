@@ -1,4 +1,5 @@
-"""Long real runs on the CPU (marked slow; `scripts/test.sh -m slow`): resume after kill -9, and
+"""Long real runs on the CPU (marked slow; `scripts/test.sh -m slow`): resume after kill -9 and
+after SIGTERM, and
 the trainer on a two-node Ray cluster (two raylets on this machine)."""
 
 import os
@@ -42,6 +43,34 @@ def test_resume_after_kill_9_loses_at_most_one_save_interval(tmp_path):
     out, _ = resumed.communicate(timeout=900)
     assert resumed.returncode == 0, out[-3000:]
     assert _steps(run_dir / "metrics.jsonl") == [3, 4, 5, 6]  # continued from checkpoint 2
+
+
+def test_sigterm_saves_the_step_and_resume_continues(tmp_path):
+    """What SLURM sends at preemption: the step in progress is finished and saved (save_freq 10
+    would not save it), the run stops in one line naming the step --resume continues from, no
+    Ray process is left, and --resume continues from that step."""
+    import signal
+
+    import psutil
+
+    run_dir = tmp_path / "demo" / "x"
+    proc = _launch(tmp_path, "--total_steps", "8", "--save_freq", "10")
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline and not ((run_dir / "metrics.jsonl").exists()
+                                               and max(_steps(run_dir / "metrics.jsonl"), default=0) >= 2):
+        time.sleep(1)
+    os.kill(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=600)
+    saved = int((run_dir / "checkpoints" / "latest_checkpointed_iteration.txt").read_text())
+    assert proc.returncode == 128 + signal.SIGTERM and saved >= 2, out[-3000:]
+    assert "stopped by SIGTERM at the end of a step" in out and f"--resume continues from step {saved}" in out
+    assert max(_steps(run_dir / "metrics.jsonl")) == saved  # it stopped right after saving
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "raylet" in " ".join(p.info["cmdline"] or [])]
+    (run_dir / "metrics.jsonl").rename(run_dir / "metrics-first.jsonl")
+    resumed = _launch(tmp_path, "--total_steps", "8", "--save_freq", "10", "--resume")
+    out, _ = resumed.communicate(timeout=900)
+    assert resumed.returncode == 0, out[-3000:]
+    assert _steps(run_dir / "metrics.jsonl") == list(range(saved + 1, 9))
 
 
 def test_two_node_ray_cluster_on_cpu(tmp_path):

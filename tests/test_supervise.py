@@ -96,7 +96,10 @@ def test_summary_lines_say_accuracy_before_and_after_and_where_things_are(tmp_pa
     plan = SimpleNamespace(checkpoint_dir=tmp_path / "c", metrics_path=tmp_path / "m", log_path=tmp_path / "l")
     lines = summary_lines(records, 61.4, plan)
     assert lines[0] == "val accuracy 25% -> 75% in 2 steps, 61 s"
-    assert lines[1] == f"checkpoints: {tmp_path / 'c'}  metrics: {tmp_path / 'm'}  log: {tmp_path / 'l'}"
+    assert lines[1] == f"checkpoints: none saved  metrics: {tmp_path / 'm'}  log: {tmp_path / 'l'}"
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "latest_checkpointed_iteration.txt").write_text("2")
+    assert summary_lines(records, 61.4, plan)[1].startswith(f"checkpoints: {tmp_path / 'c'} (latest: step 2)  ")
     assert summary_lines(records[1:2], 5, plan)[0] == "1 steps, 5 s"
 
 
@@ -127,3 +130,55 @@ def test_second_run_into_the_same_folder_is_refused_in_one_line(tmp_path):
         holder.kill()
         holder.wait()
     hold(tmp_path).close()  # released with the process that held it (kill -9 included)
+
+
+FAKE_TRAINER = """
+import json, os, sys, time
+stop = os.environ["STOP_FILE"]
+f = open(sys.argv[1], "w")
+f.write(json.dumps({"step": 1, "data": {"timing_s/step": 1.0}}) + "\\n"); f.flush()
+while not os.path.exists(stop):
+    time.sleep(0.1)
+if os.environ.get("HONOUR") == "1":
+    open(os.environ["SAVED"], "w").write("saved at the end of the step")
+    sys.exit(0)
+time.sleep(99)
+"""
+
+
+def _stoppable(tmp_path, honour: bool, signals: int = 1, grace: float = 30):
+    stop_file, saved = tmp_path / ".stop_request", tmp_path / "saved"
+    env = {**os.environ, "STOP_FILE": str(stop_file), "SAVED": str(saved), "HONOUR": "1" if honour else "0"}
+    metrics = tmp_path / "metrics.jsonl"
+
+    def send():
+        while not metrics.exists() or not metrics.read_text():
+            time.sleep(0.1)
+        time.sleep(1.5)  # the supervisor has read step 1
+        for _ in range(signals):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)
+
+    threading.Thread(target=send, daemon=True).start()
+    started = time.monotonic()
+    outcome = supervise([sys.executable, "-c", FAKE_TRAINER, str(metrics)], env, tmp_path / "log", metrics,
+                        total_steps=9, print_fn=lambda _: None, startup_timeout=60, stall_timeout=60,
+                        stop_file=stop_file, stop_grace=grace)
+    return outcome, saved.exists(), time.monotonic() - started
+
+
+def test_sigterm_asks_the_trainer_to_save_its_step_and_waits_for_it(tmp_path):
+    outcome, saved, _ = _stoppable(tmp_path, honour=True)
+    assert saved and outcome.reason == "stopped by SIGTERM at the end of a step"
+    assert outcome.returncode == 128 + signal.SIGTERM  # what a batch script sees: stopped, not finished
+
+
+def test_a_trainer_that_does_not_save_in_time_is_stopped_after_the_grace(tmp_path):
+    outcome, saved, seconds = _stoppable(tmp_path, honour=False, grace=2)
+    assert not saved and "was not finished and saved within 2 s (STOP_GRACE)" in outcome.reason and seconds < 20
+    assert not [p for p in psutil.process_iter(["cmdline"]) if FAKE_TRAINER[:20] in " ".join(p.info["cmdline"] or [])]
+
+
+def test_a_second_sigterm_stops_at_once(tmp_path):
+    outcome, saved, seconds = _stoppable(tmp_path, honour=False, signals=2, grace=60)
+    assert outcome.reason == "stopped by SIGTERM" and seconds < 20

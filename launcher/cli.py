@@ -59,6 +59,29 @@ def next_steps(run_dir) -> list[str]:
             f"export:   ./export.sh {run} --out DIR   chat: ./chat.sh {run}"]
 
 
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def disk_full_hint(plan) -> str:
+    """The folder whose disk filled, what is free there and what one checkpoint of this run takes."""
+    import shutil
+
+    from .runs import checkpoint_step
+
+    folder = next(p for p in (plan.checkpoint_dir, plan.run_dir, plan.run_dir.parent) if p.exists())
+    free = shutil.disk_usage(folder).free
+    step = checkpoint_step(plan.checkpoint_dir)
+    saved = plan.checkpoint_dir / f"global_step_{step}"
+    size = sum(f.stat().st_size for f in saved.rglob("*") if f.is_file()) if step is not None else None
+    need = f"; one checkpoint of this run takes {_size(size)}" if size else ""
+    return (f"train.sh: the disk of {folder} is full ({_size(free)} free){need}: free space there, save "
+            f"less often (--save_freq) or elsewhere (--output_dir)")
+
+
 def resume_hint(plan) -> str:
     """After a stop or a failure: what --resume would continue from, said before the user tries it."""
     from .runs import checkpoint_step
@@ -102,8 +125,12 @@ def run(plan, verbose: bool, argv: list[str] = ()) -> int:
                         stop_grace=float(os.environ.get("STOP_GRACE", 300)))
     for line in summary_lines(outcome.records, time.time() - t0, plan):
         print(line)
+    if outcome.warning:
+        print(f"train.sh: warning: {outcome.warning}", file=sys.stderr)
     if outcome.reason:
         print(f"train.sh: error: {outcome.reason} (full log: {plan.log_path})", file=sys.stderr)
+        if "No space left on device" in outcome.reason:
+            print(disk_full_hint(plan), file=sys.stderr)
         print(resume_hint(plan), file=sys.stderr)
         return outcome.returncode or 1
     for line in next_steps(plan.run_dir):

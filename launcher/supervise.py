@@ -38,11 +38,16 @@ class RunState:
     first_error: str | None = None
     last_lines: list[str] = field(default_factory=list)
     tree: set[int] = field(default_factory=set)  # every pid seen under the child (Ray's daemons too)
+    log_error: str | None = None  # the log file could not be written (disk full)
 
 
 def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
     for raw in iter(proc.stdout.readline, b""):
-        log_file.write(raw)
+        if state.log_error is None:
+            try:
+                log_file.write(raw)
+            except OSError as err:  # disk full: keep reading (the trainer must not block on its pipe), say it once
+                state.log_error = f"could not write {getattr(log_file, 'name', 'the log')}: {err.strerror}"
         text = raw.decode(errors="replace")
         if verbose:
             sys.stdout.write(text)
@@ -51,7 +56,10 @@ def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
             state.last_lines = (state.last_lines + [line])[-20:]
             if state.first_error is None:
                 state.first_error = error_in(line)
-    log_file.flush()
+    try:
+        log_file.flush()
+    except OSError:
+        pass
 
 
 def _remember_tree(proc, state: RunState) -> None:
@@ -116,6 +124,7 @@ class Outcome:
     reason: str | None  # one line when the run failed or was stopped
     records: list[dict]
     seconds: float
+    warning: str | None = None  # a run that finished, with something the user must know (its log cut)
 
 
 def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, total_steps: int | None,
@@ -185,4 +194,7 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
         reason = state.first_error or (state.last_lines[-1] if state.last_lines else f"exit status {returncode}")
     elif reason and state.first_error:
         reason += f"; first error: {state.first_error}"
-    return Outcome(returncode, reason, tail.records, time.monotonic() - started)
+    if state.log_error and reason:
+        reason += f"; {state.log_error}"
+    warning = state.log_error if state.log_error and not reason else None
+    return Outcome(returncode, reason, tail.records, time.monotonic() - started, warning)

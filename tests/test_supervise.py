@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -182,3 +183,31 @@ def test_a_trainer_that_does_not_save_in_time_is_stopped_after_the_grace(tmp_pat
 def test_a_second_sigterm_stops_at_once(tmp_path):
     outcome, saved, seconds = _stoppable(tmp_path, honour=False, signals=2, grace=60)
     assert outcome.reason == "stopped by SIGTERM" and seconds < 20
+
+
+def test_a_full_disk_under_the_log_is_one_line_and_the_trainer_is_not_blocked(tmp_path):
+    # /dev/full: every write fails with ENOSPC, as a full disk does
+    code = ("import json, sys\nf = open(sys.argv[1], 'w')\nfor i in range(3000):\n    print('x' * 100, flush=True)\n"
+            "f.write(json.dumps({'step': 1, 'data': {'timing_s/step': 1.0}}) + '\\n')\n")
+    metrics = tmp_path / "metrics.jsonl"
+    outcome = supervise([sys.executable, "-c", code, str(metrics)], dict(os.environ), Path("/dev/full"), metrics,
+                        total_steps=1, print_fn=lambda _: None, startup_timeout=60, stall_timeout=60)
+    assert outcome.returncode == 0 and outcome.reason is None  # 300 kB through the pipe: nothing blocked
+    assert outcome.warning == "could not write /dev/full: No space left on device"
+
+
+def test_after_a_failure_the_user_reads_what_resume_continues_from_and_how_full_the_disk_is(tmp_path):
+    from types import SimpleNamespace
+
+    from launcher.cli import disk_full_hint, resume_hint
+
+    plan = SimpleNamespace(run_dir=tmp_path / "run", checkpoint_dir=tmp_path / "run" / "checkpoints")
+    plan.run_dir.mkdir()
+    assert resume_hint(plan) == "train.sh: no checkpoint was saved; --resume would start from step 1"
+    assert disk_full_hint(plan).startswith(f"train.sh: the disk of {plan.run_dir} is full (")
+    step = plan.checkpoint_dir / "global_step_2"
+    step.mkdir(parents=True)
+    (step / "model.pt").write_bytes(b"0" * 2**20)
+    (plan.checkpoint_dir / "latest_checkpointed_iteration.txt").write_text("2")
+    assert resume_hint(plan) == f"train.sh: --resume continues from step 2 ({step})"
+    assert "one checkpoint of this run takes 1.0 MiB" in disk_full_hint(plan)

@@ -18,7 +18,9 @@ from .metrics import MetricsTail, train_accuracy, val_accuracy
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _RAY_PREFIX = re.compile(r"^\((?:[\w.]+ )?pid=\d+(?:, ip=[\d.]+)?\)\s*")
-_EXCEPTION = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt)): (.+)$")
+_EXCEPTION = re.compile(r"^((?:[A-Za-z_]\w*\.)*\w*(?:Error|Exception|Interrupt)): (.+)$")
+# Lines that end a failed run's log but say nothing about the cause
+_NOISE = ("Set the environment variable HYDRA_FULL_ERROR=1",)
 
 
 def clean_line(raw: str) -> str:
@@ -52,7 +54,7 @@ def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
         if verbose:
             sys.stdout.write(text)
         line = clean_line(text)
-        if line:
+        if line and not line.startswith(_NOISE):
             state.last_lines = (state.last_lines + [line])[-20:]
             if state.first_error is None:
                 state.first_error = error_in(line)
@@ -194,6 +196,9 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
         reason = state.first_error or (state.last_lines[-1] if state.last_lines else f"exit status {returncode}")
     elif reason and state.first_error:
         reason += f"; first error: {state.first_error}"
+    if reason and "node timed out during startup" in reason:
+        reason += (f" (Ray's own processes did not start within its 30 s: load average {os.getloadavg()[0]:.1f} on "
+                   f"{os.cpu_count()} CPUs; retry when the machine is less busy)")
     if state.log_error and reason:
         reason += f"; {state.log_error}"
     warning = state.log_error if state.log_error and not reason else None

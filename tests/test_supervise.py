@@ -211,3 +211,13 @@ def test_after_a_failure_the_user_reads_what_resume_continues_from_and_how_full_
     (plan.checkpoint_dir / "latest_checkpointed_iteration.txt").write_text("2")
     assert resume_hint(plan) == f"train.sh: --resume continues from step 2 ({step})"
     assert "one checkpoint of this run takes 1.0 MiB" in disk_full_hint(plan)
+
+
+def test_ray_start_up_timeout_is_the_reason_not_hydras_hint(tmp_path):
+    code = ("import sys\nprint('Exception: The current node timed out during startup. This could happen because "
+            "some of the raylet failed to startup or the GCS has become overloaded.', flush=True)\n"
+            "print('', flush=True)\nprint('Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack "
+            "trace.', flush=True)\nsys.exit(1)")
+    outcome = _run(code, tmp_path)
+    assert outcome.reason.startswith("Exception: The current node timed out during startup.")
+    assert "load average" in outcome.reason and "HYDRA_FULL_ERROR" not in outcome.reason

@@ -12,9 +12,26 @@ class DataError(Exception):
     """Bad input: the message names the file and row."""
 
 
+def _not_utf8(path: Path, data: bytes, err: UnicodeDecodeError, line_offset: int = 0) -> DataError:
+    """The line and column of the first byte that is not UTF-8, as a user can find it in an editor."""
+    line_start = data.rfind(b"\n", 0, err.start) + 1
+    lineno = line_offset + data.count(b"\n", 0, err.start) + 1
+    return DataError(f"{path}:{lineno}: not UTF-8 text (byte 0x{data[err.start]:02x} at column "
+                     f"{err.start - line_start + 1}); save the file as UTF-8, e.g. "
+                     f"iconv -f latin1 -t utf-8 {path.name} > fixed{path.suffix}")
+
+
+def _utf8_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path, data, err) from None
+
+
 def _json_rows(path: Path) -> Iterator[tuple[str, dict]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_utf8_text(path))
     except json.JSONDecodeError as err:
         raise DataError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from None
     if isinstance(data, dict):
@@ -26,8 +43,12 @@ def _json_rows(path: Path) -> Iterator[tuple[str, dict]]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict]]:
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise _not_utf8(path, raw, err, lineno - 1) from None
             if not line.strip():
                 continue
             try:
@@ -84,7 +105,13 @@ def read_rows(source: str, split: str = "train", config: str | None = None) -> I
         elif suffix in (".csv", ".parquet"):
             import pandas as pd
 
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False) if suffix == ".csv" else pd.read_parquet(path)
+            if suffix == ".csv":
+                import io
+
+                text = _utf8_text(path)
+                frame = pd.read_csv(io.StringIO(text.removeprefix("\ufeff")), dtype=str, keep_default_na=False)
+            else:
+                frame = pd.read_parquet(path)
             yield from _table_rows(path, frame)
         else:
             raise DataError(f"{path}: unsupported file type {suffix!r} (use .json, .jsonl, .csv or .parquet)")

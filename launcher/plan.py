@@ -291,7 +291,11 @@ def build_plan(parsed: Parsed) -> Plan:
 
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []
     train_files = values["data"].split(",")
-    train_rows = sum(r for r in (inputs.rows(p) for p in train_files) if r) or None
+    counts = {p: inputs.rows(p) for p in train_files}
+    empty = [p for p, n in counts.items() if n == 0]
+    if empty:
+        raise UsageError(f"--data {empty[0]}: the file has 0 rows; nothing to train on")
+    train_rows = sum(n for n in counts.values() if n) or None
     changes = _fit_batch(cfg, train_rows, user_set=BATCH_KEY in user_keys or "batch_size" in values)
     _apply(cfg, changes)
     changes += fit_mini_batch(cfg, user_keys)

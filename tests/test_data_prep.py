@@ -225,3 +225,19 @@ def test_prefix_file_matching_nothing_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "none of its 1 questions matches" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_bytes_that_are_not_utf8_name_the_line_and_column(tmp_path):
+    from data_prep.readers import DataError, read_rows
+
+    jsonl = tmp_path / "latin1.jsonl"
+    jsonl.write_bytes(b'{"prompt": "hi", "ground_truth": "1"}\n{"prompt": "caf\xe9", "ground_truth": "2"}\n')
+    with pytest.raises(DataError, match=r"latin1.jsonl:2: not UTF-8 text \(byte 0xe9 at column 16\); save the file"):
+        list(read_rows(str(jsonl)))
+    csv = tmp_path / "latin1.csv"
+    csv.write_bytes(b"prompt,ground_truth\nhi,1\ncaf\xe9,2\n")
+    with pytest.raises(DataError, match=r"latin1.csv:3: not UTF-8 text \(byte 0xe9 at column 4\)"):
+        list(read_rows(str(csv)))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfprompt,ground_truth\nhi,1\n")
+    assert [row for _, row in read_rows(str(bom))] == [{"prompt": "hi", "ground_truth": "1"}]

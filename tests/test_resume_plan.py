@@ -84,3 +84,12 @@ def test_an_incomplete_only_checkpoint_is_one_line(run):
     (_checkpoint(first.run_dir, 2) / "data.pt").unlink()
     with pytest.raises(UsageError, match=r"global_step_2 is incomplete \(data.pt is missing\) and no earlier "):
         run("--total_steps", "8", "--save_freq", "2", "--resume")
+
+
+def test_a_parquet_file_of_0_rows_is_refused_in_one_line(tmp_path, demo_model):
+    import pandas as pd
+
+    empty = tmp_path / "train.parquet"
+    pd.DataFrame({"data_source": pd.Series([], dtype=str), "prompt": pd.Series([], dtype=object)}).to_parquet(empty)
+    with pytest.raises(UsageError, match=r"--data .*train.parquet: the file has 0 rows; nothing to train on"):
+        plan_for("--model", demo_model, "--data", str(empty), out=tmp_path / "o")

@@ -41,6 +41,28 @@ class RunState:
     last_lines: list[str] = field(default_factory=list)
     tree: set[int] = field(default_factory=set)  # every pid seen under the child (Ray's daemons too)
     log_error: str | None = None  # the log file could not be written (disk full)
+    notices: list[str] = field(default_factory=list)  # lines for the user, printed by the main loop
+    datasets: list[int] = field(default_factory=list)  # verl's "dataset len: N", in order (training first)
+
+
+_DATASET_LEN = re.compile(r"^(filter )?dataset len: (\d+)$")
+
+
+def _dataset_notice(line: str, state: RunState) -> None:
+    """verl prints each dataset's size before and after its overlong-prompt filter (training first,
+    then validation): rows it drops must not go unsaid."""
+    match = _DATASET_LEN.match(line)
+    if not match:
+        return
+    if not match.group(1):
+        state.datasets.append(int(match.group(2)))
+        return
+    before, after = state.datasets[-1] if state.datasets else None, int(match.group(2))
+    if before is not None and after < before:
+        split = "training" if len(state.datasets) == 1 else "validation"
+        state.notices.append(f"data: verl dropped {before - after} of {before} {split} rows, whose prompts are longer "
+                             f"than data.max_prompt_length tokens; {after} remain (raise --max_prompt_length to keep "
+                             f"them)")
 
 
 def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
@@ -58,6 +80,7 @@ def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
             state.last_lines = (state.last_lines + [line])[-20:]
             if state.first_error is None:
                 state.first_error = error_in(line)
+            _dataset_notice(line, state)
     try:
         log_file.flush()
     except OSError:
@@ -162,6 +185,8 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
             while proc.poll() is None and stop["why"] is None:
                 time.sleep(1.0)
                 _remember_tree(proc, state)
+                while state.notices:
+                    print_fn(state.notices.pop(0))
                 new = tail.poll()
                 for record in new:
                     last_progress = time.monotonic()

@@ -221,3 +221,14 @@ def test_ray_start_up_timeout_is_the_reason_not_hydras_hint(tmp_path):
     outcome = _run(code, tmp_path)
     assert outcome.reason.startswith("Exception: The current node timed out during startup.")
     assert "load average" in outcome.reason and "HYDRA_FULL_ERROR" not in outcome.reason
+
+
+def test_rows_verl_drops_for_their_length_are_said(tmp_path):
+    # verl's RLHFDataset prints these lines, training first (one 20,000-character prompt among 90)
+    code = ("import sys, time\nfor line in ('dataset len: 90', 'filter dataset len: 89', 'dataset len: 10', "
+            "'filter dataset len: 10'):\n    print(line, flush=True)\ntime.sleep(2)")
+    said = []
+    supervise([sys.executable, "-c", code, str(tmp_path / "m.jsonl")], dict(os.environ), tmp_path / "log",
+              tmp_path / "m.jsonl", total_steps=1, print_fn=said.append, startup_timeout=60, stall_timeout=60)
+    assert said == ["data: verl dropped 1 of 90 training rows, whose prompts are longer than data.max_prompt_length "
+                    "tokens; 89 remain (raise --max_prompt_length to keep them)"]

@@ -24,6 +24,9 @@ def _unknown_key_hint(overrides: list[str], message: str) -> str | None:
     if not match:
         return None
     key = match.group(1)
+    if "megatron" in key.split("."):
+        return (f"{key}: Megatron is not installed here; this stack trains with FSDP (model_engine=dp, the "
+                f"default): drop the megatron keys (verl's *_megatron example scripts need Megatron-LM)")
     parent, _, leaf = key.rpartition(".")
     try:
         cfg = _compose([o for o in overrides if o.split("=", 1)[0].lstrip("+~") != key])

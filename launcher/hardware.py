@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from .flags import UsageError
 
@@ -152,6 +153,36 @@ def fit_token_budgets(cfg, user_keys: set[str]) -> list[Change]:
         if int(get(cfg, key)) != update * scale:
             changes.append(Change(key, get(cfg, key), update * scale))
     return changes
+
+
+PROMPT_KEY, RESPONSE_KEY = "data.max_prompt_length", "data.max_response_length"
+
+
+def model_positions(cfg) -> int | None:
+    """max_position_embeddings of a local model (None for a hub id, or a config without it)."""
+    import json
+
+    try:
+        config = json.loads((Path(str(cfg.actor_rollout_ref.model.path)) / "config.json").read_text())
+        return int(config.get("max_position_embeddings") or 0) or None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def fit_positions(cfg, chosen: set[str]) -> list[Change]:
+    """Prompt + response within the model's positions, changing only what the user did not choose
+    (both chosen and too long: preflight.check_positions refuses)."""
+    positions = model_positions(cfg)
+    prompt, response = int(cfg.data.max_prompt_length), int(cfg.data.max_response_length)
+    if positions is None or prompt + response <= positions:
+        return []
+    if RESPONSE_KEY not in chosen and prompt < positions and (PROMPT_KEY in chosen or prompt <= positions // 2):
+        return [Change(RESPONSE_KEY, response, positions - prompt)]
+    if PROMPT_KEY not in chosen and response < positions and RESPONSE_KEY in chosen:
+        return [Change(PROMPT_KEY, prompt, positions - response)]
+    if not chosen & {PROMPT_KEY, RESPONSE_KEY}:
+        return [Change(PROMPT_KEY, prompt, positions // 2), Change(RESPONSE_KEY, response, positions - positions // 2)]
+    return []
 
 
 OVERLONG_LEN_KEY = "reward.reward_kwargs.overlong_buffer_cfg.len"

@@ -13,8 +13,8 @@ from . import flags as F
 from . import grpo_ext_wiring, inputs, legacy_keys, preflight, special_tokens
 from .config import CONFIG_DIR, CONFIG_NAME, compose
 from .flags import Parsed, UsageError
-from .hardware import (Change, count_gpus, fit_micro_batches, fit_mini_batch, fit_overlong_buffer, fit_token_budgets,
-                       flash_attn_works)
+from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, count_gpus, fit_micro_batches, fit_mini_batch,
+                       fit_overlong_buffer, fit_positions, fit_token_budgets, flash_attn_works)
 from .runs import check_resume, resume_fallback
 
 REPO = Path(__file__).resolve().parent.parent
@@ -300,6 +300,10 @@ def build_plan(parsed: Parsed) -> Plan:
     _apply(cfg, changes)
     changes += fit_mini_batch(cfg, user_keys)
     _apply(cfg, changes)
+    lengths = {k for k in (PROMPT_KEY, RESPONSE_KEY) if k in user_keys or k.split(".", 1)[1] in values}
+    fitted = fit_positions(cfg, lengths)
+    _apply(cfg, fitted)
+    changes += fitted
     fitted = fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys) + fit_overlong_buffer(cfg, user_keys)
     _apply(cfg, fitted)
     changes += fitted

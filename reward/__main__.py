@@ -16,6 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from .trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY
 from .user_file import split_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,6 +117,8 @@ def check(args) -> int:
     for i, (row, response) in enumerate(zip(rows, responses)):
         truth = row["reward_model"]["ground_truth"]
         extra = {**(row.get("extra_info") or {}), "index": (row.get("extra_info") or {}).get("index", i)}
+        if args.reward_func:  # what training's reward manager adds for TRL functions (ids: one per byte here)
+            extra.update({PROMPT_KEY: row.get("prompt"), COMPLETION_IDS_KEY: list(response.encode())})
         try:
             result = score_fn(row["data_source"], response, truth, extra_info=extra)
         except Exception as err:  # show the failing row instead of stopping at it

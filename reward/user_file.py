@@ -6,7 +6,7 @@ import math
 import sys
 from pathlib import Path
 
-from .trl_adapter import PROMPT_KEY, call_trl, is_trl_function
+from .trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY, call_trl, is_trl_function
 
 
 class RewardFileError(Exception):
@@ -79,8 +79,12 @@ def check(spec: str, sample: dict) -> float:
     fn = load_any(spec)
     path = split_spec(spec)[0]
     extra = dict(sample.get("extra_info") or {})
-    if sample.get("prompt") is not None and is_trl_function(load(spec)):  # the same module: imported once
-        extra[PROMPT_KEY] = sample["prompt"]
+    if is_trl_function(load(spec)):  # what training hands a TRL function (reward/reward_manager.py)
+        if sample.get("prompt") is not None:
+            extra[PROMPT_KEY] = sample["prompt"]
+        # stand-in token ids (one per byte) so length-based functions (TRL's overlong and cosine
+        # rewards) can be tried before a tokenizer is loaded; training passes the real ids
+        extra.setdefault(COMPLETION_IDS_KEY, list(sample["solution_str"].encode()))
     try:
         result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"], extra_info=extra)
         if result is None:  # a TRL function's "no score"

@@ -21,8 +21,8 @@ BAD = {
 }
 TRL_LEN = '''
 def length_reward(completions, **kwargs):
-    """TRL's docs: the length of each completion's text"""
-    return [float(len(c[0]["content"])) for c in completions]
+    """TRL's docs, standard format (string prompts, so string completions)"""
+    return [float(len(completion)) for completion in completions]
 '''
 TRL_WRONG_LENGTH = "def two(completions, **kwargs):\n    return [1.0, 2.0]\n"
 
@@ -64,6 +64,7 @@ def test_check_runs_trl_functions_and_weights_on_a_jsonl_file(files):
     out = _check(files, "--response", "It is 2.", "--reward_func", f"{files / 'trl_len.py'}:length_reward")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("checking 3 of 3 rows") and out.stdout.count("score 8.0") == 3  # len("It is 2.")
+    # a dataset column beyond prompt and answer reaches the function, as TRL passes it
     both = _check(files, "--response", "It is 2.", "--reward_func", f"{files / 'trl_len.py'}:length_reward",
                   "--reward_func", str(files / "text.py").replace("text", "raises"), "--reward_weights", "1,0.5")
     assert both.returncode == 1 and both.stdout.count("raised KeyError") == 3  # the second function counts too
@@ -85,3 +86,32 @@ def test_check_bounds_a_sleeping_function(files):
 
 def teardown_module():
     bounded.shutdown()
+
+
+TRL_TASKS = '''
+def task_reward(completions, task, **kwargs):
+    """TRL's multi-task example: a dataset column picks the rule"""
+    return [1.0 if t == "sum" and c.strip().isdigit() else 0.0 for c, t in zip(completions, task)]
+'''
+TRL_IDS_ONLY = '''
+def short_reward(completion_ids, **kwargs):
+    """TRL's docs: reward_func(completion_ids, **kwargs)"""
+    return [1.0 if len(ids) <= 4 else 0.0 for ids in completion_ids]
+'''
+
+
+def test_trl_functions_get_columns_strings_and_ids_as_trl_passes_them(files):
+    rows = [{"prompt": "What is 1 + 1?", "ground_truth": "2", "task": "sum"},
+            {"prompt": [{"role": "user", "content": "Say hi"}], "ground_truth": "hi", "task": "greet"}]
+    (files / "tasks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (files / "tasks.py").write_text(TRL_TASKS)
+    (files / "ids.py").write_text(TRL_IDS_ONLY)
+    out = subprocess.run([sys.executable, "-m", "reward", "check", str(files / "tasks.jsonl"), "--response", "2",
+                          "--reward_func", f"{files / 'tasks.py'}:task_reward", "--reward_func",
+                          f"{files / 'ids.py'}:short_reward", "--reward_weights", "1,0.5"], cwd=REPO,
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.startswith("row ")]
+    # row 0: a string prompt, so a string completion, task "sum": 1 + 0.5; row 1: messages, so a message
+    # list (not a digit string), task "greet": 0 + 0.5
+    assert lines[0].endswith("score 1.5") and lines[1].endswith("score 0.5"), out.stdout

@@ -117,3 +117,14 @@ def test_main_thread_stays_responsive_while_a_worker_scores():
 
 def teardown_module():
     bounded.shutdown()
+
+
+def test_the_start_up_probe_tries_functions_keyed_on_completion_ids(tmp_path):
+    # TRL's get_soft_overlong_punishment shape: only completion_ids, as its docs call it
+    (tmp_path / "overlong.py").write_text(
+        "def soft_overlong(completion_ids, **kwargs):\n"
+        "    return [0.0 if len(ids) <= 20 else -1.0 for ids in completion_ids]\n")
+    spec = f"{tmp_path / 'overlong.py'}:soft_overlong"
+    sample = {"data_source": "math", "ground_truth": "4", "prompt": [{"role": "user", "content": "2+2"}]}
+    assert check(spec, {**sample, "solution_str": "<answer>4</answer>"}) == 0.0
+    assert check(spec, {**sample, "solution_str": "x" * 40}) == -1.0

@@ -94,7 +94,7 @@ def resume_hint(plan) -> str:
 
 def run(plan, verbose: bool, argv: list[str] = ()) -> int:
     from .run_lock import hold
-    from .summary import summary_lines
+    from .summary import scores_are_accuracies, summary_lines
     from .supervise import supervise
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +122,7 @@ def run(plan, verbose: bool, argv: list[str] = ()) -> int:
                         startup_timeout=float(os.environ.get("STARTUP_TIMEOUT", 900)),
                         stall_timeout=float(os.environ.get("STALL_TIMEOUT", 1800)), verbose=verbose,
                         curves_path=plan.run_dir / "curves.png", stop_file=stop_file,
-                        stop_grace=float(os.environ.get("STOP_GRACE", 300)))
+                        stop_grace=float(os.environ.get("STOP_GRACE", 300)), accuracy=scores_are_accuracies(plan))
     for line in summary_lines(outcome.records, time.time() - t0, plan):
         print(line)
     if outcome.warning:

@@ -6,15 +6,26 @@ from .metrics import training_steps, val_accuracy
 from .runs import checkpoint_step
 
 
+def scores_are_accuracies(plan) -> bool:
+    """Our scorers' scores are accuracies (0 to 1); --reward_func files score on their own scale."""
+    try:
+        return str(plan.cfg.reward.custom_reward_function.path) != "pkg://reward.user_functions"
+    except AttributeError:  # a plan without a composed config
+        return True
+
+
 def summary_lines(records: list[dict], seconds: float, plan) -> list[str]:
     vals = [(r["step"], val_accuracy(r["data"])) for r in records]
     vals = [(step, acc) for step, acc in vals if acc is not None]
     steps = max((r["step"] for r in training_steps(records)), default=0)
     lines = []
+    accuracy = scores_are_accuracies(plan)
+    name, shown = ("accuracy", "{:.0%}") if accuracy else ("reward", "{:.3f}")
     if len(vals) >= 2:
-        lines.append(f"val accuracy {vals[0][1]:.0%} -> {vals[-1][1]:.0%} in {steps} steps, {seconds:.0f} s")
+        lines.append(f"val {name} {shown.format(vals[0][1])} -> {shown.format(vals[-1][1])} in {steps} steps, "
+                     f"{seconds:.0f} s")
     elif vals:
-        lines.append(f"val accuracy {vals[0][1]:.0%} (validated once) after {steps} steps, {seconds:.0f} s")
+        lines.append(f"val {name} {shown.format(vals[0][1])} (validated once) after {steps} steps, {seconds:.0f} s")
     else:
         lines.append(f"{steps} steps, {seconds:.0f} s")
     lines += _reward_timeouts(records, plan)

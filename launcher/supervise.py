@@ -118,20 +118,28 @@ def stop_tree(proc, state: RunState, grace: float = 10.0) -> None:
     psutil.wait_procs(alive, timeout=5)
 
 
-def progress_line(record: dict, total_steps: int | None) -> str | None:
+def progress_line(record: dict, total_steps: int | None, accuracy: bool = True) -> str | None:
+    """One line per step. `accuracy` False (--reward_func files): their scores are rewards on the
+    user's scale, not accuracies, so no percentages."""
     data, step = record["data"], record["step"]
     if "timing_s/step" not in data:
-        acc = val_accuracy(data)
-        return None if acc is None else f"step {step:>4}  validation accuracy {acc:.1%}"
+        value = val_accuracy(data)
+        if value is None:
+            return None
+        return f"step {step:>4}  validation {'accuracy' if accuracy else 'reward'} {_score(value, accuracy)}"
     reward = data.get("critic/score/mean")  # None: verl wrote NaN as null
-    acc = train_accuracy(data)
+    acc = train_accuracy(data) if accuracy else None
     of = f"/{total_steps}" if total_steps else ""
     parts = [f"step {step:>4}{of}", f"reward {reward:.3f}" if isinstance(reward, (int, float)) else "reward nan",
              f"acc {acc:.1%}" if acc is not None else "", f"{data['timing_s/step']:.1f} s"]
-    acc_val = val_accuracy(data)
-    if acc_val is not None:
-        parts.append(f"val acc {acc_val:.1%}")
+    val = val_accuracy(data)
+    if val is not None:
+        parts.append(f"val {'acc' if accuracy else 'reward'} {_score(val, accuracy)}")
     return "  ".join(p for p in parts if p)
+
+
+def _score(value: float, accuracy: bool) -> str:
+    return f"{value:.1%}" if accuracy else f"{value:.3f}"
 
 
 def _update_curves(records: list[dict], path: Path) -> None:
@@ -155,7 +163,7 @@ class Outcome:
 def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, total_steps: int | None,
               startup_timeout: float, stall_timeout: float, verbose: bool = False, print_fn=print,
               curves_path: Path | None = None, stop_file: Path | None = None,
-              stop_grace: float = 300.0) -> Outcome:
+              stop_grace: float = 300.0, accuracy: bool = True) -> Outcome:
     started = time.monotonic()
     state = RunState()
     with open(log_path, "ab", buffering=0) as log_file:  # unbuffered: users tail it
@@ -190,7 +198,7 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
                 new = tail.poll()
                 for record in new:
                     last_progress = time.monotonic()
-                    line = progress_line(record, total_steps)
+                    line = progress_line(record, total_steps, accuracy)
                     if line and not verbose:
                         print_fn(line)
                 if new and curves_path is not None:

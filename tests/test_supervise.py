@@ -232,3 +232,20 @@ def test_rows_verl_drops_for_their_length_are_said(tmp_path):
               tmp_path / "m.jsonl", total_steps=1, print_fn=said.append, startup_timeout=60, stall_timeout=60)
     assert said == ["data: verl dropped 1 of 90 training rows, whose prompts are longer than data.max_prompt_length "
                     "tokens; 89 remain (raise --max_prompt_length to keep them)"]
+
+
+def test_weighted_user_rewards_are_shown_as_rewards_not_percentages(tmp_path):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from launcher.summary import summary_lines
+
+    record = {"step": 3, "data": {"timing_s/step": 2.0, "critic/score/mean": 19.688, "reward_extra_info/acc/mean": 19.688,
+                                  "val-core/math/reward/mean@1": 19.77}}
+    assert progress_line(record, 9, accuracy=False) == "step    3/9  reward 19.688  2.0 s  val reward 19.770"
+    assert "acc 1968.8%" in progress_line(record, 9)  # what it printed before: our scorers' acc is an accuracy
+    cfg = OmegaConf.create({"reward": {"custom_reward_function": {"path": "pkg://reward.user_functions"}}})
+    plan = SimpleNamespace(cfg=cfg, checkpoint_dir=tmp_path / "c", metrics_path="m", log_path="l")
+    first = {"step": 0, "data": {"val-core/math/reward/mean@1": 0.5}}
+    assert summary_lines([first, record], 10, plan)[0] == "val reward 0.500 -> 19.770 in 3 steps, 10 s"

@@ -39,6 +39,29 @@ def _float(text: str) -> float:
     return float(text)
 
 
+# TRL's GRPOConfig.loss_type -> verl's actor.loss_agg_mode (the aggregation alone; nothing else changes)
+TRL_LOSS_TYPES = {"grpo": "seq-mean-token-mean", "bnpo": "token-mean", "dapo": "token-mean",
+                  "dr_grpo": "seq-mean-token-sum-norm"}
+
+
+def _scale_rewards(text: str) -> bool:
+    """TRL's scale_rewards: group -> divide by the group's std (verl's norm_adv_by_std_in_grpo)."""
+    lowered = text.strip().lower()
+    if lowered in ("group", "true"):
+        return True
+    if lowered in ("none", "false"):
+        return False
+    if lowered == "batch":
+        raise ValueError("verl 0.9.1 scales GRPO advantages by the group's std or not at all; use group or none")
+    raise ValueError("expected group or none")
+
+
+def _no_verl_equivalent(trl_name: str):
+    def refuse(text: str):
+        raise ValueError(f"TRL's {trl_name} has no counterpart in verl 0.9.1, so it is not available here")
+    return refuse
+
+
 def _str(text: str) -> str:
     if not text:
         raise ValueError("must not be empty")
@@ -186,6 +209,24 @@ FLAGS: tuple[Flag, ...] = (
          to_overrides=lambda _: ["actor_rollout_ref.actor.use_kl_loss=false"]),
     Flag("norm_adv_by_std", "divide group advantages by their std (false = DrGRPO)",
          ("algorithm.norm_adv_by_std_in_grpo",), _bool, env="NORM_ADV_BY_STD", metavar="BOOL"),
+    # TRL's GRPOConfig names, each onto verl's own key (docs/from_trl.md)
+    Flag("loss_type", "loss aggregation alone, TRL's loss_type: grpo, bnpo, dapo or dr_grpo (verl's "
+         "actor.loss_agg_mode)", env="LOSS_TYPE", metavar="TYPE", choices=tuple(TRL_LOSS_TYPES),
+         to_overrides=lambda v: [f"actor_rollout_ref.actor.loss_agg_mode={TRL_LOSS_TYPES[v]}"]),
+    Flag("scale_rewards", "TRL's scale_rewards: group (divide by the group's std) or none (verl's "
+         "algorithm.norm_adv_by_std_in_grpo)", ("algorithm.norm_adv_by_std_in_grpo",), _scale_rewards,
+         env="SCALE_REWARDS", metavar="group|none"),
+    Flag("epsilon", "PPO clip range, TRL's epsilon (verl's actor.clip_ratio_low, and clip_ratio_high unless "
+         "--epsilon_high)", ("actor_rollout_ref.actor.clip_ratio_low", "actor_rollout_ref.actor.clip_ratio_high"),
+         _float, env="EPSILON", metavar="E"),
+    Flag("epsilon_high", "upper clip range, TRL's epsilon_high (verl's actor.clip_ratio_high)",
+         ("actor_rollout_ref.actor.clip_ratio_high",), _float, env="EPSILON_HIGH", metavar="E"),
+    Flag("num_iterations", "updates per batch, TRL's num_iterations (verl's actor.ppo_epochs)",
+         ("actor_rollout_ref.actor.ppo_epochs",), _positive_int, env="NUM_ITERATIONS", metavar="N"),
+    Flag("mask_truncated_completions", "TRL's flag: not available (verl 0.9.1 has no counterpart)",
+         parse=_no_verl_equivalent("mask_truncated_completions"), metavar="BOOL"),
+    Flag("top_entropy_quantile", "TRL's option: not available (verl 0.9.1 has no counterpart)",
+         parse=_no_verl_equivalent("top_entropy_quantile"), metavar="Q"),
     # Group-level options (grpo_ext/): the launcher wires verl's hooks for them (launcher/grpo_ext_wiring.py).
     Flag("dynamic_clip", "PPO clip epsilon per sample, LOW for groups all solved to HIGH for groups none solved",
          env="DYNAMIC_CLIP", parse=_clip_pair, metavar="LOW,HIGH", name_part=lambda v: [f"dclip{v[0]:g}_{v[1]:g}"],

@@ -33,6 +33,15 @@ CASES = [
     (["--logger", "console,tensorboard"], "trainer.logger=[console,tensorboard,file]"),
     (["--rollout_n=3"], "actor_rollout_ref.rollout.n=3"),  # --flag=value form
     (["--train_files", "x.parquet"], "data.train_files=x.parquet"),  # alias of --data
+    # TRL's GRPOConfig names
+    (["--loss_type", "dr_grpo"], "actor_rollout_ref.actor.loss_agg_mode=seq-mean-token-sum-norm"),
+    (["--loss_type", "grpo"], "actor_rollout_ref.actor.loss_agg_mode=seq-mean-token-mean"),
+    (["--loss_type", "bnpo"], "actor_rollout_ref.actor.loss_agg_mode=token-mean"),
+    (["--scale_rewards", "none"], "algorithm.norm_adv_by_std_in_grpo=false"),
+    (["--scale_rewards", "group"], "algorithm.norm_adv_by_std_in_grpo=true"),
+    (["--epsilon", "0.1"], "actor_rollout_ref.actor.clip_ratio_low=0.1"),
+    (["--epsilon", "0.1"], "actor_rollout_ref.actor.clip_ratio_high=0.1"),
+    (["--num_iterations", "2"], "actor_rollout_ref.actor.ppo_epochs=2"),
 ]
 
 
@@ -133,3 +142,15 @@ def test_missing_files_fail_before_anything_starts(tmp_path):
 def test_experiment_name_from_non_default_settings():
     values = parse(["--rollout_n", "8", "--lr", "5e-7"], environ={}).values
     assert cli.experiment_name(values, ["drgrpo"], demo=False) == "grpo-drgrpo-rollout_n8-lr5e-07"
+
+
+def test_trl_epsilon_high_wins_over_epsilon_and_what_verl_lacks_is_one_line():
+    out = cli.flag_overrides(parse(["--epsilon_high", "0.28", "--epsilon", "0.2"], environ={}).values)
+    highs = [o for o in out if o.startswith("actor_rollout_ref.actor.clip_ratio_high=")]
+    assert highs[-1] == "actor_rollout_ref.actor.clip_ratio_high=0.28"  # Hydra's last wins
+    with pytest.raises(UsageError, match="scales GRPO advantages by the group's std or not at all; use group or none"):
+        parse(["--scale_rewards", "batch"], environ={})
+    with pytest.raises(UsageError, match="TRL's top_entropy_quantile has no counterpart in verl 0.9.1"):
+        parse(["--top_entropy_quantile", "0.2"], environ={})
+    with pytest.raises(UsageError, match="is not one of grpo, bnpo, dapo, dr_grpo"):
+        parse(["--loss_type", "cispo"], environ={})

@@ -18,6 +18,7 @@ from trainer_hooks import graceful_stop
 
 def test_the_stoppable_trainer_is_registered_after_verl_imports_its_trainer():
     code = ("import verl, sys; assert 'verl.trainer.ppo.v1' not in sys.modules\n"
+            "import importlib.metadata; importlib.metadata.version('torch')  # asks every finder\n"
             "from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY, get_trainer_cls\n"
             "from verl.trainer.ppo.v1 import PPOTrainerSync\n"
             "cls = get_trainer_cls('sync'); assert issubclass(cls, PPOTrainerSync), cls\n"

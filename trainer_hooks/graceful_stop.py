@@ -55,26 +55,32 @@ def register() -> None:
     TRAINER_REGISTRY["sync"] = StoppableSyncTrainer
 
 
-class _AfterTrainerImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Runs register() right after verl's v1 trainer package is imported."""
+class _AfterTrainerImport(importlib.abc.MetaPathFinder):
+    """Finds verl's v1 trainer package as the other finders do, with a loader that registers the
+    stoppable trainer right after the package runs. Only find_spec: importlib asks finders for other
+    methods (find_distributions) and must get the default answer."""
 
     def find_spec(self, name, path=None, target=None):
         if name != TRAINER_MODULE:
             return None
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
-        self._loader = spec.loader
-        spec.loader = self
+        spec.loader = _RegisteringLoader(spec.loader)
         return spec
 
+
+class _RegisteringLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
     def __getattr__(self, name):  # resource readers and the like: the real loader's
-        return getattr(self.__dict__["_loader"], name)
+        return getattr(self.loader, name)
 
     def create_module(self, spec):
-        return self._loader.create_module(spec)
+        return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        self._loader.exec_module(module)
+        self.loader.exec_module(module)
         register()
 
 

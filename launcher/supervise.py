@@ -19,6 +19,9 @@ from .metrics import MetricsTail, train_accuracy, val_accuracy
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _RAY_PREFIX = re.compile(r"^\((?:[\w.]+ )?pid=\d+(?:, ip=[\d.]+)?\)\s*")
 _EXCEPTION = re.compile(r"^((?:[A-Za-z_]\w*\.)*\w*(?:Error|Exception|Interrupt)): (.+)$")
+# Errors verl survives by dropping the sample's whole group (its agent loop marks the prompt
+# "failure"): for a user's reward function the run stops at the first, as TRL's trainer does
+FATAL_ERRORS = ("RewardFunctionError",)
 # Lines that end a failed run's log but say nothing about the cause
 _NOISE = ("Set the environment variable HYDRA_FULL_ERROR=1",)
 
@@ -42,6 +45,7 @@ class RunState:
     tree: set[int] = field(default_factory=set)  # every pid seen under the child (Ray's daemons too)
     log_error: str | None = None  # the log file could not be written (disk full)
     notices: list[str] = field(default_factory=list)  # lines for the user, printed by the main loop
+    fatal: str | None = None  # an error verl would carry on after, which must stop the run
     datasets: list[int] = field(default_factory=list)  # verl's "dataset len: N", in order (training first)
 
 
@@ -78,8 +82,11 @@ def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
         line = clean_line(text)
         if line and not line.startswith(_NOISE):
             state.last_lines = (state.last_lines + [line])[-20:]
+            error = error_in(line)
             if state.first_error is None:
-                state.first_error = error_in(line)
+                state.first_error = error
+            if error and state.fatal is None and error.startswith(FATAL_ERRORS):
+                state.fatal = error
             _dataset_notice(line, state)
     try:
         log_file.flush()
@@ -209,6 +216,8 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
                                    f"(raise STARTUP_TIMEOUT if the model is large)")
                 elif tail.records and waited > stall_timeout:
                     stop["why"] = f"no progress for {stall_timeout:.0f} s (raise STALL_TIMEOUT if steps are slow)"
+                if state.fatal:
+                    stop["why"] = state.fatal
                 if stop["saving"] and time.monotonic() - stop["saving"][1] > stop_grace:
                     stop["why"] = (f"stopped by {stop['saving'][0]}: the step in progress was not finished and "
                                    f"saved within {stop_grace:.0f} s (STOP_GRACE)")
@@ -227,7 +236,7 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
     reason = stop["why"]
     if reason is None and returncode != 0:
         reason = state.first_error or (state.last_lines[-1] if state.last_lines else f"exit status {returncode}")
-    elif reason and state.first_error:
+    elif reason and state.first_error and reason != state.fatal:
         reason += f"; first error: {state.first_error}"
     if reason and "node timed out during startup" in reason:
         reason += (f" (Ray's own processes did not start within its 30 s: load average {os.getloadavg()[0]:.1f} on "

@@ -25,7 +25,7 @@ class RewardFunctionError(ValueError):
 def describe_sample(data_source, solution_str, ground_truth, extra_info) -> str:
     index = (extra_info or {}).get("index")
     where = f"row {index}, " if index is not None else ""
-    return (f"{where}data_source {data_source!r}, ground truth {str(ground_truth)[:40]!r}, "
+    return (f"{where}data_source {str(data_source)!r}, ground truth {str(ground_truth)[:40]!r}, "
             f"response {str(solution_str)[:60]!r}")
 
 

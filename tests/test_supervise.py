@@ -249,3 +249,13 @@ def test_weighted_user_rewards_are_shown_as_rewards_not_percentages(tmp_path):
     plan = SimpleNamespace(cfg=cfg, checkpoint_dir=tmp_path / "c", metrics_path="m", log_path="l")
     first = {"step": 0, "data": {"val-core/math/reward/mean@1": 0.5}}
     assert summary_lines([first, record], 10, plan)[0] == "val reward 0.500 -> 19.770 in 3 steps, 10 s"
+
+
+def test_a_reward_function_error_verl_would_survive_stops_the_run(tmp_path):
+    # verl's agent loop logs it and drops the group; the run must not carry on without a word
+    code = ("import sys, time\nprint('\\x1b[36m(AgentLoopWorkerTQ pid=7)\\x1b[0m reward.user_functions.RewardFunctionError: "
+            "reward function r.py returned nan (float) on row 3, data_source math', flush=True)\ntime.sleep(60)")
+    t0 = time.monotonic()
+    outcome = _run(code, tmp_path)
+    assert time.monotonic() - t0 < 20 and outcome.returncode == 1
+    assert outcome.reason == "RewardFunctionError: reward function r.py returned nan (float) on row 3, data_source math"

@@ -73,7 +73,10 @@ def test_dapo_overlong_buffer_fits_short_responses():
 
     plan = plan_for("--preset", "dapo")  # the demo's 12-token responses: verl asserts len <= max_resp_len
     assert plan.cfg.reward.reward_kwargs.overlong_buffer_cfg.len == 3
-    assert plan_for("--preset", "dapo", "--max_response_length", "2048").cfg.reward.reward_kwargs.overlong_buffer_cfg.len == 512
+    from launcher.hardware import fit_overlong_buffer
+
+    long = compose(["preset=[grpo,dapo]", "data.max_response_length=2048"])  # a budget the ramp fits: kept
+    assert long.reward.reward_kwargs.overlong_buffer_cfg.len == 512 and fit_overlong_buffer(long, set()) == []
 
 
 def test_lowmem_and_task_presets_set_their_values():

@@ -32,9 +32,23 @@ def _verl_example(model: str, train: str, val: str) -> list[str]:
     ]
 
 
+def _with_positions(model: str, folder: Path, positions: int) -> str:
+    """A copy of the demo model that claims more positions: the example asks for 1024 + 1024 tokens,
+    which the demo model's 256 cannot hold (the launcher refuses that: test_gpu_plans)."""
+    import json
+    import shutil
+
+    copy = folder / "model"
+    shutil.copytree(model, copy)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "max_position_embeddings": positions}))
+    return str(copy)
+
+
 def test_verl_example_override_list_is_a_normal_run(tmp_path, demo_model, monkeypatch):
     monkeypatch.setenv("PATH", f"{REPO / 'scripts' / 'fake_gpu'}:{__import__('os').environ['PATH']}")
     monkeypatch.setenv("FAKE_GPUS", "8")
+    demo_model = _with_positions(demo_model, tmp_path, 4096)
     data = REPO / "outputs" / "demo"
     plan = plan_for(*_verl_example(demo_model, str(data / "train.parquet"), str(data / "val.parquet")),
                     out=tmp_path / "o")

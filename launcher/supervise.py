@@ -46,7 +46,28 @@ class RunState:
     log_error: str | None = None  # the log file could not be written (disk full)
     notices: list[str] = field(default_factory=list)  # lines for the user, printed by the main loop
     fatal: str | None = None  # an error verl would carry on after, which must stop the run
+    died: str | None = None  # which Ray worker an ActorDiedError was about
+    died_class: str | None = None
     datasets: list[int] = field(default_factory=list)  # verl's "dataset len: N", in order (training first)
+
+
+_DIED_CLASS, _DIED_PID = re.compile(r"^class_name: ([\w.<>]+)"), re.compile(r"^pid: (\d+)")
+_WORKER_ROLES = {"WorkerDict": "the trainer's FSDP worker", "vLLMHttpServer": "a vLLM server",
+                 "RewardLoopWorker": "a reward worker", "AgentLoopWorkerTQ": "an agent-loop worker",
+                 "TaskRunnerV1": "verl's task runner"}
+
+
+def _died_notice(line: str, state: "RunState") -> None:
+    """Ray's ActorDiedError names the dead actor's class and pid on lines of their own: keep them."""
+    if not (state.first_error and state.first_error.startswith("ActorDiedError")) or state.died:
+        return
+    line = line.strip()
+    found_class, found_pid = _DIED_CLASS.match(line), _DIED_PID.match(line)
+    if found_class:
+        name = found_class.group(1).rsplit(".", 1)[-1]
+        state.died_class = _WORKER_ROLES.get(name, name)
+    elif found_pid and state.died_class:
+        state.died = f"{state.died_class} (pid {found_pid.group(1)}) died: killed, or out of memory"
 
 
 _DATASET_LEN = re.compile(r"^(filter )?dataset len: (\d+)$")
@@ -88,6 +109,7 @@ def _pump_output(proc, log_file, state: RunState, verbose: bool) -> None:
             if error and state.fatal is None and error.startswith(FATAL_ERRORS):
                 state.fatal = error
             _dataset_notice(line, state)
+            _died_notice(line, state)
     try:
         log_file.flush()
     except OSError:
@@ -238,6 +260,8 @@ def supervise(cmd: list[str], env: dict, log_path: Path, metrics_path: Path, tot
         reason = state.first_error or (state.last_lines[-1] if state.last_lines else f"exit status {returncode}")
     elif reason and state.first_error and reason != state.fatal:
         reason += f"; first error: {state.first_error}"
+    if reason and state.died and reason.startswith("ActorDiedError"):
+        reason += f" ({state.died})"
     if reason and "node timed out during startup" in reason:
         reason += (f" (Ray's own processes did not start within its 30 s: load average {os.getloadavg()[0]:.1f} on "
                    f"{os.cpu_count()} CPUs; retry when the machine is less busy)")

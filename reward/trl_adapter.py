@@ -35,6 +35,17 @@ def _accepts(fn) -> tuple[set[str], bool]:
     return set(params), varkw
 
 
+def settle(awaitable):
+    """The value of an async reward function's coroutine (each scoring runs in its own process,
+    with no event loop of its own)."""
+    import asyncio
+
+    async def wait():
+        return await awaitable
+
+    return asyncio.run(wait())
+
+
 class TRLRewardError(ValueError):
     pass
 
@@ -57,6 +68,8 @@ def call_trl(fn, data_source, solution_str, ground_truth, extra_info=None) -> fl
     if not varkw:
         kwargs = {k: v for k, v in kwargs.items() if k in names}
     out = fn(**kwargs)
+    if inspect.isawaitable(out):  # TRL awaits async reward functions; so do we, in the scoring process
+        out = settle(out)
     if not isinstance(out, (list, tuple)) or len(out) != 1:
         raise TRLRewardError(f"returned {out!r}; a TRL reward function returns a list with one float (or None) per "
                              f"completion")

@@ -6,7 +6,7 @@ import math
 import sys
 from pathlib import Path
 
-from .trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY, call_trl, is_trl_function
+from .trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY, call_trl, is_trl_function, settle
 
 
 class RewardFileError(Exception):
@@ -20,6 +20,10 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 
 _modules: dict[tuple, object] = {}  # (path, mtime, size) -> the imported module
+
+
+# TRL passes these to reward functions; verl's reward workers have no trainer state or logger to give
+NOT_PASSED = ("trainer_state", "log_extra", "log_metric")
 
 
 def load(spec: str):
@@ -40,6 +44,12 @@ def load(spec: str):
         defined = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
         raise RewardFileError(f"{path}: no function {name!r} (it defines: {', '.join(defined) or 'nothing callable'})")
     if is_trl_function(fn):
+        unsupported = [p for p in NOT_PASSED if p in inspect.signature(fn).parameters
+                       and inspect.signature(fn).parameters[p].default is inspect.Parameter.empty]
+        if unsupported:
+            raise RewardFileError(f"{path}: {name} needs {', '.join(unsupported)}, which TRL's trainer passes but "
+                                  f"verl's reward workers cannot (they do not know the step or the trainer's "
+                                  f"log); give it a default (None) or read it from **kwargs")
         return fn
     try:
         inspect.signature(fn).bind("src", "solution", "truth", extra_info={})
@@ -87,6 +97,8 @@ def check(spec: str, sample: dict) -> float:
         extra.setdefault(COMPLETION_IDS_KEY, list(sample["solution_str"].encode()))
     try:
         result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"], extra_info=extra)
+        if inspect.isawaitable(result):
+            result = settle(result)
         if result is None:  # a TRL function's "no score"
             return 0.0
     except Exception as err:

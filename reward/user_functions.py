@@ -7,6 +7,7 @@ weighted sum of the functions that gave a score (TRL's None is left out, as TRL 
 function's own value is logged under its name when there are several.
 """
 
+import inspect
 import logging
 import math
 
@@ -35,6 +36,10 @@ def score_one(spec: str, data_source, solution_str, ground_truth, extra_info, kw
     fn = bounded.resolve(spec)
     try:
         result = fn(data_source, solution_str, ground_truth, extra_info=extra_info, **kwargs)
+        if inspect.isawaitable(result):  # an async compute_score, as verl's reward loop allows
+            from .trl_adapter import settle
+
+            result = settle(result)
     except TRLRewardError as err:  # a list of the wrong length, a string in it...
         sample = describe_sample(data_source, solution_str, ground_truth, extra_info)
         raise RewardFunctionError(f"reward function {spec} {err} (on {sample})") from None

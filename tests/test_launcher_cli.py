@@ -115,3 +115,19 @@ def test_adagrpo_preset_composes_with_drgrpo():
     assert cfg.algorithm.adv_estimator == "adagrpo"
     assert cfg.actor_rollout_ref.actor.loss_agg_mode == "seq-mean-token-sum-norm"
     assert cfg.ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR == "adagrpo"
+
+
+def test_a_real_run_refuses_lengths_and_batches_that_cannot_work_before_anything_starts(tmp_path, demo_model):
+    """Not --dry-run: train.sh itself, in its first seconds, with no Ray started. The demo model has
+    256 positions; 40 rows cannot fill a batch of 64."""
+    import json
+
+    data = tmp_path / "small.jsonl"
+    data.write_text("\n".join(json.dumps({"prompt": f"{i}+1", "ground_truth": str(i + 1)}) for i in range(40)))
+    common = ["--model", demo_model, "--data", str(data), "--output_dir", str(tmp_path / "o")]
+    long = launch(*common, "--max_prompt_length", "200", "--max_response_length", "200")
+    assert long.returncode == 2 and one_line(long.stderr), long.stderr
+    assert "= 400 tokens, more than the model's 256 positions" in long.stderr
+    batch = launch(*common, "--batch_size", "64")
+    assert batch.returncode == 2 and one_line(batch.stderr) and "use --batch_size 36 or less" in batch.stderr  # 1 CPU worker
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").rglob("train.log"))

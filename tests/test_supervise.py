@@ -259,3 +259,13 @@ def test_a_reward_function_error_verl_would_survive_stops_the_run(tmp_path):
     outcome = _run(code, tmp_path)
     assert time.monotonic() - t0 < 20 and outcome.returncode == 1
     assert outcome.reason == "RewardFunctionError: reward function r.py returned nan (float) on row 3, data_source math"
+
+
+def test_a_dead_ray_worker_is_named(tmp_path):
+    # what Ray logs when `kill -9` hits the trainer's FSDP worker mid-step (from a real CPU demo run)
+    code = ("import sys\nprint('ray.exceptions.ActorDiedError: The actor died unexpectedly before finishing this "
+            "task.', flush=True)\nprint('\\tclass_name: create_colocated_worker_cls.<locals>.WorkerDict', flush=True)\n"
+            "print('\\tpid: 2983', flush=True)\nsys.exit(1)")
+    outcome = _run(code, tmp_path)
+    assert outcome.reason == ("ActorDiedError: The actor died unexpectedly before finishing this task. (the trainer's "
+                              "FSDP worker (pid 2983) died: killed, or out of memory)")

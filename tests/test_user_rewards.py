@@ -128,3 +128,20 @@ def test_the_start_up_probe_tries_functions_keyed_on_completion_ids(tmp_path):
     sample = {"data_source": "math", "ground_truth": "4", "prompt": [{"role": "user", "content": "2+2"}]}
     assert check(spec, {**sample, "solution_str": "<answer>4</answer>"}) == 0.0
     assert check(spec, {**sample, "solution_str": "x" * 40}) == -1.0
+
+
+def test_async_functions_are_awaited_and_trainer_state_is_refused_in_one_line(tmp_path):
+    (tmp_path / "async_trl.py").write_text(
+        "import asyncio\nasync def judge(completions, **kwargs):\n    await asyncio.sleep(0)\n"
+        "    return [1.0 if '4' in c[0]['content'] else 0.0 for c in completions]\n")
+    (tmp_path / "async_verl.py").write_text(
+        "async def compute_score(data_source, solution_str, ground_truth, extra_info=None):\n    return 0.25\n")
+    out = user_compute_score("math", "it is 4", "4", {}, user_reward_functions=[f"{tmp_path / 'async_trl.py'}:judge",
+                                                                              str(tmp_path / "async_verl.py")])
+    assert out["score"] == 1.25
+    assert check(str(tmp_path / "async_verl.py"), {"data_source": "m", "solution_str": "x", "ground_truth": "4"}) == 0.25
+    (tmp_path / "stateful.py").write_text(
+        "def reward(completions, trainer_state, **kwargs):\n    return [float(trainer_state.global_step)]\n")
+    with pytest.raises(RewardFileError, match=r"reward needs trainer_state, which TRL's trainer passes but verl's "
+                                              r"reward workers cannot"):
+        load_any(f"{tmp_path / 'stateful.py'}:reward")

@@ -209,7 +209,7 @@ FLAGS: tuple[Flag, ...] = (
          to_overrides=lambda _: ["actor_rollout_ref.actor.use_kl_loss=false"]),
     Flag("norm_adv_by_std", "divide group advantages by their std (false = DrGRPO)",
          ("algorithm.norm_adv_by_std_in_grpo",), _bool, env="NORM_ADV_BY_STD", metavar="BOOL"),
-    # TRL's GRPOConfig names, each onto verl's own key (docs/from_trl.md)
+    # TRL's GRPOConfig names, each onto verl's own key (README: "TRL's GRPOConfig names")
     Flag("loss_type", "loss aggregation alone, TRL's loss_type: grpo, bnpo, dapo or dr_grpo (verl's "
          "actor.loss_agg_mode)", env="LOSS_TYPE", metavar="TYPE", choices=tuple(TRL_LOSS_TYPES),
          to_overrides=lambda v: [f"actor_rollout_ref.actor.loss_agg_mode={TRL_LOSS_TYPES[v]}"]),

@@ -316,8 +316,8 @@ def build_plan(parsed: Parsed) -> Plan:
     finished = check_resume(run_dir, checkpoint_dir, total_steps) if values.get("resume") else None
     if values.get("resume") and not finished:
         fallback, line = resume_fallback(checkpoint_dir, cfg.actor_rollout_ref.actor.checkpoint.save_contents)
-        overrides += fallback
-        _apply(cfg, [Change(key, None, value) for key, value in (o.split("=", 1) for o in fallback)])
+        overrides += [change.override for change in fallback]
+        _apply(cfg, fallback)
         notes += [line] if line else []
 
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",

@@ -110,7 +110,7 @@ def check_think_logits(cfg, ctx) -> list[str]:
 
 
 ENGINE_MODULES = {"megatron": "megatron.core", "torchtitan": "torchtitan", "veomni": "veomni"}
-ROLLOUT_MODULES = {"vllm": "vllm", "sglang": "sglang", "trtllm": "tensorrt_llm"}
+ROLLOUT_MODULES = {"vllm": "vllm", "sglang": "sglang", "trtllm": "tensorrt_llm"}  # verl's rollout registry
 
 
 def _installed(module: str) -> bool:
@@ -131,8 +131,10 @@ def check_engines(cfg, ctx) -> list[str]:
                          f"stack trains with FSDP (model_engine=dp, the default): drop model_engine and any "
                          f"{engine} keys")
     name = str(cfg.actor_rollout_ref.rollout.name)
-    if not _installed(ROLLOUT_MODULES.get(name, name)):
-        raise UsageError(f"actor_rollout_ref.rollout.name={name}: {ROLLOUT_MODULES.get(name, name)} is not installed "
+    if name not in ROLLOUT_MODULES:
+        raise UsageError(f"actor_rollout_ref.rollout.name={name}: not one of verl's rollouts ({', '.join(ROLLOUT_MODULES)})")
+    if not _installed(ROLLOUT_MODULES[name]):
+        raise UsageError(f"actor_rollout_ref.rollout.name={name}: {ROLLOUT_MODULES[name]} is not installed "
                          f"here; this stack generates with vLLM (rollout.name=vllm)")
     return []
 

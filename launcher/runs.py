@@ -5,6 +5,7 @@ import zipfile
 from pathlib import Path
 
 from .flags import UsageError
+from .hardware import Change
 
 
 def checkpoint_step(checkpoint_dir: Path) -> int | None:
@@ -49,21 +50,27 @@ def incomplete(step_dir: Path, save_contents=("model", "optimizer", "extra")) ->
     return None
 
 
-def resume_fallback(checkpoint_dir: Path, save_contents) -> tuple[list[str], str | None]:
-    """When the newest checkpoint is incomplete: the overrides that resume from the newest complete
+def _step_folders(checkpoint_dir: Path) -> list[tuple[int, Path]]:
+    """verl's global_step_N folders, newest first."""
+    found = [(int(p.name.rsplit("_", 1)[1]), p) for p in checkpoint_dir.glob("global_step_*")
+             if p.name.rsplit("_", 1)[1].isdigit()]
+    return sorted(found, reverse=True)
+
+
+def resume_fallback(checkpoint_dir: Path, save_contents) -> tuple[list[Change], str | None]:
+    """When the newest checkpoint is incomplete: the settings that resume from the newest complete
     one, and the plan's line saying so; UsageError when none is complete."""
     step = checkpoint_step(checkpoint_dir)
     newest = checkpoint_dir / f"global_step_{step}"
     why = incomplete(newest, save_contents)
     if why is None:
         return [], None
-    older = sorted((int(p.name.rsplit("_", 1)[1]), p) for p in checkpoint_dir.glob("global_step_*")
-                   if p.name.rsplit("_", 1)[1].isdigit() and int(p.name.rsplit("_", 1)[1]) < step)
-    for older_step, folder in reversed(older):
+    for _, folder in (entry for entry in _step_folders(checkpoint_dir) if entry[0] < step):
         if incomplete(folder, save_contents) is None:
             line = (f"resume: the newest checkpoint {newest.name} is incomplete ({why}); resuming from {folder.name}, "
                     f"the newest complete one")
-            return ["trainer.resume_mode=resume_path", f"trainer.resume_from_path={folder}"], line
+            return [Change("trainer.resume_mode", "auto", "resume_path"),
+                    Change("trainer.resume_from_path", None, str(folder))], line
     raise UsageError(f"--resume: checkpoint {newest} is incomplete ({why}) and no earlier complete one is there; "
                      f"without --resume it starts afresh")
 

@@ -105,6 +105,15 @@ def _scorer(args, kwargs: dict):
                                                **kw, **kwargs, **timeout)
 
 
+def _parts(result, args) -> str:
+    """Each function's own value when several are combined; `none`: it gave no score (left out)."""
+    if len(args.reward_func or ()) < 2 or not isinstance(result, dict):
+        return ""
+    shown = [f"{key} {'none' if value is None else round(float(value), 4)}" for key, value in result.items()
+             if key not in ("score", "acc", "reward_timeout", "pred")]
+    return f"  ({', '.join(shown)})" if shown else ""
+
+
 def check(args) -> int:
     rows, total = _rows(args.data, args.rows)
     kwargs = _kwargs(args.reward_kwargs)
@@ -131,7 +140,7 @@ def check(args) -> int:
         timeouts += bool(late)
         scores[round(float(score), 3)] += 1
         print(f"row {i}: {row['data_source']}: extracted {pred!r:<20} truth {str(truth)[:40]!r:<20} score {score}"
-              + ("  (TIMED OUT: scored 0)" if late else ""))
+              + _parts(result, args) + ("  (TIMED OUT: scored 0)" if late else ""))
     count = sum(scores.values()) or 1
     print("scores:")
     for value, n in sorted(scores.items()):

@@ -85,9 +85,12 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, user
         if len(specs) == 1 and isinstance(result, dict):
             single = result  # one verl-style function: its dict is the result, as verl would log it
         value = result.get("score") if isinstance(result, dict) else result
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+        scored = value is not None and not (isinstance(value, float) and math.isnan(value))
+        if scored:
             total += float(weight) * float(value)
-        parts[_label(spec, specs)] = 0.0 if value is None else float(value)  # logged; left out of the sum
+        # no score stays None: left out of the sum and of the per-function means, as TRL leaves it out
+        # (verl's validation metrics and the trained batch's reward/<name>/mean skip None)
+        parts[_label(spec, specs)] = float(value) if scored else None
     if single is not None:
         return {**single, "reward_timeout": timed_out}
     # `acc` as verl names a plain number's score: DAPO's filter_groups reads it

@@ -25,6 +25,11 @@ def length_reward(completions, **kwargs):
     return [float(len(completion)) for completion in completions]
 '''
 TRL_WRONG_LENGTH = "def two(completions, **kwargs):\n    return [1.0, 2.0]\n"
+TRL_SOMETIMES = '''
+def odd_only(completions, ground_truth, **kwargs):
+    """TRL's multi-task shape: no score (None) where the function does not apply"""
+    return [1.0 if int(t) % 2 else None for t in ground_truth]
+'''
 
 
 @pytest.fixture
@@ -35,6 +40,7 @@ def files(tmp_path):
                                          "    time.sleep(30)\n    return 1.0\n")
     (tmp_path / "trl_len.py").write_text(TRL_LEN)
     (tmp_path / "trl_two.py").write_text(TRL_WRONG_LENGTH)
+    (tmp_path / "trl_sometimes.py").write_text(TRL_SOMETIMES)
     rows = [{"prompt": f"What is {i} + 1?", "ground_truth": str(i + 1)} for i in range(3)]
     (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return tmp_path
@@ -68,6 +74,16 @@ def test_check_runs_trl_functions_and_weights_on_a_jsonl_file(files):
     both = _check(files, "--response", "It is 2.", "--reward_func", f"{files / 'trl_len.py'}:length_reward",
                   "--reward_func", str(files / "text.py").replace("text", "raises"), "--reward_weights", "1,0.5")
     assert both.returncode == 1 and both.stdout.count("raised KeyError") == 3  # the second function counts too
+
+
+def test_a_function_with_no_score_is_left_out_of_the_sum_and_shown_as_none(files):
+    out = _check(files, "--response", "It is 2.", "--reward_func", f"{files / 'trl_len.py'}:length_reward",
+                 "--reward_func", f"{files / 'trl_sometimes.py'}:odd_only", "--reward_weights", "1,10")
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.startswith("row ")]
+    # ground truths 1, 2, 3: the even one has no score from odd_only
+    assert "score 18.0  (length_reward 8.0, odd_only 1.0)" in lines[0]
+    assert "score 8.0  (length_reward 8.0, odd_only none)" in lines[1]
 
 
 def test_check_names_each_bad_row_and_fails(files):
@@ -114,4 +130,5 @@ def test_trl_functions_get_columns_strings_and_ids_as_trl_passes_them(files):
     lines = [line for line in out.stdout.splitlines() if line.startswith("row ")]
     # row 0: a string prompt, so a string completion, task "sum": 1 + 0.5; row 1: messages, so a message
     # list (not a digit string), task "greet": 0 + 0.5
-    assert lines[0].endswith("score 1.5") and lines[1].endswith("score 0.5"), out.stdout
+    assert lines[0].endswith("score 1.5  (task_reward 1.0, short_reward 1.0)"), out.stdout
+    assert lines[1].endswith("score 0.5  (task_reward 0.0, short_reward 1.0)"), out.stdout

@@ -52,6 +52,20 @@ def test_several_functions_combine_with_weights_and_none_is_left_out(files):
     skipped = user_compute_score("skip", "<answer>4</answer>", "4", {}, user_reward_functions=specs,
                                  user_reward_weights=[1.0, 0.2])
     assert skipped["score"] == pytest.approx(1.0)  # None: no contribution
+    assert skipped["format_reward"] is None  # and no 0.0 in its mean
+
+
+def test_a_function_s_no_score_is_left_out_of_its_means_in_training_and_validation():
+    """TRL leaves a None out of the function's mean: the trained batch's reward/<name>/mean here, and
+    verl's validation metrics (which skip None: this fails if verl stops doing so)."""
+    from verl.trainer.ppo.metric_utils import process_validation_metrics
+
+    from trainer_hooks.replay_buffer import reward_field_means
+
+    fields = [{"reward_extra_info": {"fmt": v, "acc": 1.0}} for v in (0.5, None, 1.0)]
+    assert reward_field_means(fields) == {"reward/fmt/mean": 0.75, "reward/acc/mean": 1.0}
+    val = process_validation_metrics(["math"] * 3, ["a", "b", "c"], {"fmt": [0.5, None, 1.0], "acc": [1.0] * 3})
+    assert val["math"]["fmt"]["mean@1"] == pytest.approx(0.75)
 
 
 def test_a_verl_style_function_keeps_its_own_result(files):

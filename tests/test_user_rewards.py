@@ -159,3 +159,12 @@ def test_async_functions_are_awaited_and_trainer_state_is_refused_in_one_line(tm
     with pytest.raises(RewardFileError, match=r"reward needs trainer_state, which TRL's trainer passes but verl's "
                                               r"reward workers cannot"):
         load_any(f"{tmp_path / 'stateful.py'}:reward")
+
+
+def test_zero_signal_groups_are_those_that_scored_alike():
+    from trainer_hooks.replay_buffer import zero_signal_fraction
+
+    keys = [f"{uid}_0_{i}" for uid in ("a", "b", "c") for i in range(2)]
+    accs = [1.0, 1.0, 0.0, 1.0, 0.0, 0.0]  # a: all right, b: mixed, c: all wrong
+    fields = [{"reward_extra_info": {"acc": a}} for a in accs]
+    assert zero_signal_fraction(keys, fields) == pytest.approx(2 / 3)

@@ -8,7 +8,9 @@ with verl's own hook, `trainer.v1.sampler.custom_sampler`; the interval comes fr
 
 verl 0.9.1's trainer logs only the summed score of a training step; the fields a reward returns
 beside it (`acc`, each --reward_func's value, `reward_timeout`) reach the metrics here, as
-`reward/<field>/mean` over the trained batch (one small TransferQueue read per step).
+`reward/<field>/mean` over the trained batch (one small TransferQueue read per step), with the
+fraction of groups that scored alike (`training/zero_signal_group_frac`) and the tokens generated
+for the batch (`training/generated_tokens`).
 
 With a `grpo_ext` option on (dynamic clipping, difficulty scaling, length normalisation, similarity
 weights), the complete batch then goes through grpo_ext.batch_step before verl's advantage step.
@@ -49,6 +51,15 @@ def reward_field_means(extra_fields) -> dict[str, float]:
     return {f"reward/{key}/mean": sums[key] / counts[key] for key in sums}
 
 
+def zero_signal_fraction(keys: list[str], fields: list, key: str = "acc") -> float:
+    """The fraction of prompt groups whose samples all scored alike (all right or all wrong): GRPO's
+    advantage is zero for each of their samples, so they teach nothing."""
+    groups: dict[str, set] = {}
+    for sample_key, sample_fields in zip(keys, fields):
+        groups.setdefault(sample_uid(sample_key), set()).add(success_value(sample_fields, key, 0.0))
+    return sum(len(values) == 1 for values in groups.values()) / len(groups) if groups else 0.0
+
+
 class QuickPollReplayBuffer(ReplayBuffer):
     def __init__(self, *args, **kwargs):
         sampler_kwargs = kwargs.get("sampler_kwargs") or {}
@@ -74,9 +85,11 @@ class QuickPollReplayBuffer(ReplayBuffer):
         batch, metrics = super().sample(global_steps, partition_id, batch_size)
         if partition_id != "val" and batch is not None and batch.keys:
             metrics.update(self.reward_metrics(partition_id, batch.keys))
+            metrics["training/generated_tokens"] = sum(tag.get("response_len", 0) for tag in batch.tags)
         return batch, metrics
 
     @staticmethod
     def reward_metrics(partition_id: str, keys: list[str]) -> dict[str, float]:
         data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields"])
-        return reward_field_means(list(data["extra_fields"]))
+        fields = list(data["extra_fields"])
+        return {**reward_field_means(fields), "training/zero_signal_group_frac": zero_signal_fraction(keys, fields)}

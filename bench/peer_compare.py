@@ -1,0 +1,289 @@
+"""SmolLM2-135M-Instruct side by side: verl's GRPO through train.sh, TRL's GRPOTrainer, verl's own
+dynamic sampling (DAPO's filter_groups) and adaGRPO, on the same task, settings, steps and seeds,
+one run after the other; then eval.sh's held-out greedy accuracy for each. Prints a table and
+writes JSON and a plot (validation accuracy against generated tokens, one line per run).
+
+    .venv/bin/python bench/peer_compare.py --seeds 1,2 --steps 10
+    .venv/bin/python bench/peer_compare.py --arms verl_grpo,trl --seeds 1 --reuse   # keep finished runs
+
+Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, no KL):
+- verl_grpo: `./train.sh --preset smollm2` (what the preset measures);
+- trl: bench/trl_grpo.py in TRL's own venv (made here: TRL 1.16 over this project's torch,
+  transformers and vLLM), the same settings key by key (its docstring), vLLM colocate generation;
+- verl_dynamic_sampling: `--preset smollm2 --preset dynamic_sampling` (verl's filter_groups alone);
+- adagrpo: `--preset smollm2 --preset adagrpo`.
+Memory: the peak of the summed RSS of the run's whole process tree (Ray's workers and vLLM's
+included), sampled every second: shared pages count once per process, the same way for each arm.
+Generated tokens: every response generated, trained or not. verl_grpo and trl train every one;
+adaGRPO counts its resampled ones; verl's dynamic sampling logs only the number of groups it
+dropped, so those are counted at the step's mean response length (an estimate, said in the table).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+TRL_VENV = REPO / "outputs" / "bench" / "trl-venv"
+TRL_VERSION = "1.16.0"
+HELDOUT = REPO / "outputs" / "smollm2" / "heldout.parquet"
+VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sampling"],
+             "adagrpo": ["--preset", "adagrpo"]}
+ARMS = ("verl_grpo", "trl", "verl_dynamic_sampling", "adagrpo")
+VAL_KEY = "val-core/math/acc/mean@1"
+GROUP = 8  # responses per prompt (the preset's rollout.n)
+
+
+def trl_venv() -> Path:
+    """TRL in a venv of its own that sees this project's packages (a .pth line) and adds only TRL."""
+    python = TRL_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TRL_VENV)], check=True)
+        import sysconfig
+
+        site = next((TRL_VENV / "lib").glob("python*/site-packages"))
+        (site / "_project_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        uv = Path(sys.executable).parent / "uv"
+        subprocess.run([str(uv), "pip", "install", "--python", str(python), "--no-deps", f"trl=={TRL_VERSION}"],
+                       check=True)
+    return python
+
+
+class PeakMemory(threading.Thread):
+    """The peak summed RSS of a process and its descendants."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+
+    def run(self):
+        import psutil
+
+        while not self.done.wait(1.0):
+            try:
+                root = psutil.Process(self.pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            total = 0
+            for proc in procs:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+
+def timed(cmd: list[str], log: Path, env=None) -> dict:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with log.open("w") as f:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env)
+        memory = PeakMemory(proc.pid)
+        memory.start()
+        code = proc.wait()
+        memory.done.set()
+    if code != 0:
+        tail = log.read_text().strip().splitlines()[-5:]
+        raise SystemExit(f"peer_compare: {' '.join(cmd[:4])} ... failed (exit {code}); log: {log}\n" + "\n".join(tail))
+    return {"wall_s": round(time.time() - start, 1), "peak_rss_gb": round(memory.peak / 2**30, 2)}
+
+
+def run_arm(arm: str, seed: int, args) -> dict:
+    name = f"{arm}-seed{seed}"
+    folder = args.out / name
+    done = folder / "done.json"
+    if args.reuse and done.exists():
+        print(f"[{name}] reusing {folder}", flush=True)
+        result = json.loads(done.read_text())
+        return {**result, **summarize(arm, Path(result["metrics"]))}
+    print(f"[{name}] running", flush=True)
+    if arm == "trl":
+        cmd = [str(trl_venv()), "bench/trl_grpo.py", "--steps", str(args.steps), "--test_freq", str(args.test_freq),
+               "--seed", str(seed), "--out", str(folder)]
+        run = timed(cmd, folder / "run.log")
+        metrics, model = folder / "metrics.jsonl", folder / "model"
+    else:
+        cmd = [sys.executable, "-m", "launcher", "--preset", "smollm2", *VERL_ARMS[arm], "--output_dir",
+               str(args.out), "--project", "runs", "--experiment", name, "--total_steps", str(args.steps),
+               "--test_freq", str(args.test_freq), "--save_freq", str(args.steps), f"data.seed={seed}",
+               f"actor_rollout_ref.rollout.seed={seed}"]
+        run = timed(cmd, folder / "run.log")
+        metrics, model = args.out / "runs" / name / "metrics.jsonl", args.out / "runs" / name
+    evaluation = timed([sys.executable, "-m", "model_tools.evaluate", str(model), "--data", str(HELDOUT),
+                        "--max_response_length", "32", "--out", str(folder / "eval")], folder / "eval.log")
+    heldout = json.loads((folder / "eval" / "results.json").read_text())["greedy_accuracy"]
+    result = {"arm": arm, "seed": seed, **run, "heldout_greedy": heldout, "eval_s": evaluation["wall_s"],
+              "metrics": str(metrics)}
+    done.write_text(json.dumps(result, indent=1))
+    result.update(summarize(arm, metrics))
+    print(f"[{name}] held-out {heldout:.1%}, {run['wall_s']:.0f} s, {result['generated_tokens']} tokens", flush=True)
+    return result
+
+
+def summarize(arm: str, metrics: Path) -> dict:
+    """Per step: seconds, generated tokens (cumulative), zero-signal groups; validation points."""
+    from launcher.metrics import read_records
+
+    records = read_records(metrics)
+    tokens, steps, val, estimated = 0, [], [], False
+    for r in sorted(records, key=lambda r: r["step"]):
+        d = r["data"]
+        if "timing_s/step" in d:
+            made, zero = step_tokens(arm, d)
+            estimated |= arm == "verl_dynamic_sampling"
+            tokens += made
+            steps.append({"step": r["step"], "step_s": d["timing_s/step"], "tokens": tokens, "zero_signal": zero,
+                          "gen_s": d.get("timing_s/gen"), "old_log_prob_s": d.get("timing_s/old_log_prob"),
+                          "update_s": d.get("timing_s/update_actor"), "sync_s": d.get("timing_s/update_weights")})
+        if VAL_KEY in d:
+            val.append({"step": r["step"], "acc": d[VAL_KEY], "tokens": tokens})
+    step_s = [s["step_s"] for s in steps]
+    zero = [s["zero_signal"] for s in steps if s["zero_signal"] is not None]
+    return {"steps": steps, "val": val, "generated_tokens": int(tokens), "tokens_estimated": estimated,
+            "step_s_median": statistics.median(step_s) if step_s else None,
+            "train_s": round(sum(step_s), 1), "zero_signal_mean": statistics.mean(zero) if zero else None,
+            "tokens_per_s": tokens / sum(step_s) if step_s else None}
+
+
+def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
+    """(tokens generated for this step, zero-signal fraction of the groups generated)."""
+    if arm == "trl":
+        return d["generated_tokens"], d.get("zero_signal_group_frac")
+    if arm == "adagrpo":
+        return d["adagrpo/generated_tokens"], d.get("adagrpo/zero_signal_frac")
+    trained = d.get("training/generated_tokens") or d["response_length/mean"] * 32
+    if arm == "verl_dynamic_sampling":
+        # verl counts prompt uids (groups) under these names: the zero-variance ones, and those generated
+        # in flight beyond the batch and thrown away
+        dropped = (d.get("training/filter_groups/evicted_samples", 0)
+                   + d.get("training/filter_groups/discarded_surplus_samples", 0))
+        kept = 32 // GROUP
+        return trained * (1 + dropped / kept), dropped / (dropped + kept)
+    return trained, d.get("training/zero_signal_group_frac")
+
+
+def spread(values) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    mean = statistics.mean(values)
+    return f"{mean:.3g}" if len(values) == 1 else f"{mean:.3g} ± {statistics.stdev(values):.2g}"
+
+
+def table(results: dict[str, list[dict]]) -> str:
+    rows = ["| arm | seeds | s/step (median) | tokens/s (gen) | peak RSS GB | wall s | generated tokens "
+            "| zero-signal groups | val acc first -> last | held-out greedy |", "|" + "---|" * 10]
+    for arm, runs in results.items():
+        est = " (est.)" if any(r["tokens_estimated"] for r in runs) else ""
+        rows.append(f"| {arm} | {len(runs)} | {spread([r['step_s_median'] for r in runs])} | "
+                    f"{spread([r['tokens_per_s'] for r in runs])} | {spread([r['peak_rss_gb'] for r in runs])} | "
+                    f"{spread([r['wall_s'] for r in runs])} | {spread([r['generated_tokens'] for r in runs])}{est} | "
+                    f"{spread([r['zero_signal_mean'] for r in runs])} | "
+                    f"{spread([r['val'][0]['acc'] for r in runs])} -> {spread([r['val'][-1]['acc'] for r in runs])} | "
+                    f"{spread([r['heldout_greedy'] for r in runs])} |")
+    base = results.get("verl_grpo")
+    if base:
+        rows.append("")
+        for arm, runs in results.items():
+            if arm == "verl_grpo":
+                continue
+            pairs = list(zip(base, runs))
+            step = [o["step_s_median"] / b["step_s_median"] for b, o in pairs]
+            reach = [reach_fraction(o, b) for b, o in pairs]
+            rows.append(f"- {arm} ÷ verl_grpo, per seed: s/step {', '.join(f'{x:.2f}' for x in step)}; generated "
+                        f"tokens to reach verl_grpo's final validation accuracy, as a fraction of verl_grpo's run: "
+                        + ", ".join("never" if x is None else f"{x:.2f}" for x in reach))
+    return "\n".join(rows)
+
+
+def reach_fraction(run: dict, base: dict) -> float | None:
+    level = base["val"][-1]["acc"]
+    tokens = next((v["tokens"] for v in run["val"] if v["acc"] >= level - 1e-9), None)
+    return None if tokens is None or not base["generated_tokens"] else tokens / base["generated_tokens"]
+
+
+def breakdown(results: dict[str, list[dict]]) -> str:
+    """Where a verl step's time goes (medians over every step of every seed)."""
+    rows = ["| arm | step | generation | old log-probs | update | weight sync | the rest (orchestration) |",
+            "|" + "---|" * 7]
+    for arm, runs in results.items():
+        steps = [s for r in runs for s in r["steps"] if s.get("gen_s") is not None]
+        if not steps:
+            continue
+        med = {k: statistics.median(s[k] or 0.0 for s in steps) for k in ("step_s", "gen_s", "old_log_prob_s",
+                                                                          "update_s", "sync_s")}
+        rest = med["step_s"] - med["gen_s"] - med["old_log_prob_s"] - med["update_s"] - med["sync_s"]
+        rows.append(f"| {arm} | {med['step_s']:.1f} | {med['gen_s']:.1f} | {med['old_log_prob_s']:.1f} | "
+                    f"{med['update_s']:.1f} | {med['sync_s']:.1f} | {rest:.1f} |")
+    return "\n".join(rows)
+
+
+def plot(results: dict[str, list[dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for colour, (arm, runs) in zip([f"C{i}" for i in range(10)], results.items()):
+        for i, r in enumerate(runs):
+            label = arm if i == 0 else None
+            axes[0].plot([v["tokens"] for v in r["val"]], [v["acc"] for v in r["val"]], marker="o", color=colour,
+                         alpha=0.8, label=label)
+            axes[1].plot([r["generated_tokens"]], [r["heldout_greedy"]], marker="*", ms=12, color=colour, ls="",
+                         label=label)
+    axes[0].set_ylabel("validation greedy accuracy (128 problems)")
+    axes[1].set_ylabel("held-out greedy accuracy after training (eval.sh, 500)")
+    for ax in axes:
+        ax.set_xlabel("generated tokens")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("SmolLM2-135M-Instruct, two-digit sums: accuracy against generated tokens (one line per seed)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--arms", default=",".join(ARMS))
+    p.add_argument("--seeds", default="1,2")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--test_freq", type=int, default=5)
+    p.add_argument("--out", type=Path, default=REPO / "outputs" / "bench" / "peer")
+    p.add_argument("--reuse", action="store_true", help="keep a run that finished before")
+    args = p.parse_args(argv)
+    args.out = args.out.resolve()
+    arms = args.arms.split(",")
+    for arm in arms:
+        if arm not in ARMS:
+            p.error(f"--arms: unknown arm {arm!r}; valid: {', '.join(ARMS)}")
+    if not HELDOUT.exists():
+        from demo.two_digit import build, write_heldout
+
+        build(HELDOUT.parent)
+        write_heldout(HELDOUT, 500)
+    results: dict[str, list[dict]] = {}
+    for seed in [int(s) for s in args.seeds.split(",")]:  # seed-major: a partial result compares every arm
+        for arm in arms:
+            results.setdefault(arm, []).append(run_arm(arm, seed, args))
+            (args.out / "results.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
+                                                               "results": results}, indent=1, default=str))
+    text = table(results) + "\n\n" + breakdown(results)
+    (args.out / "table.md").write_text(text + "\n")
+    plot(results, args.out / "peer_compare.png")
+    print(text)
+    print(f"written: {args.out / 'table.md'}, {args.out / 'results.json'}, {args.out / 'peer_compare.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -11,7 +11,11 @@ Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, 
 - trl: bench/trl_grpo.py in TRL's own venv (made here: TRL 1.16 over this project's torch,
   transformers and vLLM), the same settings key by key (its docstring), vLLM colocate generation;
 - verl_dynamic_sampling: `--preset smollm2 --preset dynamic_sampling` (verl's filter_groups alone);
-- adagrpo: `--preset smollm2 --preset adagrpo`.
+- adagrpo: `--preset smollm2 --preset adagrpo`;
+- verl_grpo_bypass: `--preset smollm2 algorithm.rollout_correction.bypass_mode=true
+  actor_rollout_ref.rollout.calculate_log_probs=true` (verl's rollout-correction bypass
+  mode: no old log-prob pass);
+- adagrpo_cool: adaGRPO re-asking at temperatures 0.7 then 0.9 instead of 1.2 then 1.5.
 Memory: the peak of the summed RSS of the run's whole process tree (Ray's workers and vLLM's
 included), sampled every second: shared pages count once per process, the same way for each arm.
 Generated tokens: every response generated, trained or not. verl_grpo and trl train every one;
@@ -35,8 +39,15 @@ TRL_VENV = REPO / "outputs" / "bench" / "trl-venv"
 TRL_VERSION = "1.16.0"
 HELDOUT = REPO / "outputs" / "smollm2" / "heldout.parquet"
 VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sampling"],
-             "adagrpo": ["--preset", "adagrpo"]}
-ARMS = ("verl_grpo", "trl", "verl_dynamic_sampling", "adagrpo")
+             "adagrpo": ["--preset", "adagrpo"],
+             # verl's bypass mode: the rollout's log-probs serve as the old policy's, so no old log-prob pass
+             # (rollout and trainer both float32 on the CPU: they differ by ~1e-6)
+             "verl_grpo_bypass": ["algorithm.rollout_correction.bypass_mode=true",
+                                  "actor_rollout_ref.rollout.calculate_log_probs=true"],
+             # adaGRPO re-asking at the rollout's own temperature, then a little hotter: a 135M model's
+             # samples at 1.2-1.5 (adaGRPO's default rounds) are mostly noise
+             "adagrpo_cool": ["--preset", "adagrpo", "adagrpo.temperature=[0.7,0.9]"]}
+ARMS = ("verl_grpo", "trl", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)
 
@@ -140,7 +151,10 @@ def summarize(arm: str, metrics: Path) -> dict:
             made, zero = step_tokens(arm, d)
             estimated |= arm == "verl_dynamic_sampling"
             tokens += made
+            dropped = d.get("training/filter_groups/evicted_samples", 0) + d.get(
+                "training/filter_groups/discarded_surplus_samples", 0)
             steps.append({"step": r["step"], "step_s": d["timing_s/step"], "tokens": tokens, "zero_signal": zero,
+                          "dropped_groups": dropped,
                           "gen_s": d.get("timing_s/gen"), "old_log_prob_s": d.get("timing_s/old_log_prob"),
                           "update_s": d.get("timing_s/update_actor"), "sync_s": d.get("timing_s/update_weights")})
         if VAL_KEY in d:
@@ -150,11 +164,12 @@ def summarize(arm: str, metrics: Path) -> dict:
     return {"steps": steps, "val": val, "generated_tokens": int(tokens), "tokens_estimated": estimated,
             "step_s_median": statistics.median(step_s) if step_s else None,
             "train_s": round(sum(step_s), 1), "zero_signal_mean": statistics.mean(zero) if zero else None,
-            "tokens_per_s": tokens / sum(step_s) if step_s else None}
+            "tokens_per_s": tokens / sum(step_s) if step_s else None,
+            "dropped_groups": sum(s["dropped_groups"] for s in steps)}
 
 
 def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
-    """(tokens generated for this step, zero-signal fraction of the groups generated)."""
+    """(tokens generated for this step, the fraction of its trained groups without signal)."""
     if arm == "trl":
         return d["generated_tokens"], d.get("zero_signal_group_frac")
     if arm == "adagrpo":
@@ -166,7 +181,7 @@ def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
         dropped = (d.get("training/filter_groups/evicted_samples", 0)
                    + d.get("training/filter_groups/discarded_surplus_samples", 0))
         kept = 32 // GROUP
-        return trained * (1 + dropped / kept), dropped / (dropped + kept)
+        return trained * (1 + dropped / kept), 0.0  # every trained group has signal: that is the filter
     return trained, d.get("training/zero_signal_group_frac")
 
 
@@ -179,8 +194,8 @@ def spread(values) -> str:
 
 
 def table(results: dict[str, list[dict]]) -> str:
-    rows = ["| arm | seeds | s/step (median) | tokens/s (gen) | peak RSS GB | wall s | generated tokens "
-            "| zero-signal groups | val acc first -> last | held-out greedy |", "|" + "---|" * 10]
+    rows = ["| arm | seeds | s/step (median) | generated tokens / step s | peak RSS GB (process tree) | wall s | generated tokens "
+            "| zero-signal trained groups | val acc first -> last | held-out greedy |", "|" + "---|" * 10]
     for arm, runs in results.items():
         est = " (est.)" if any(r["tokens_estimated"] for r in runs) else ""
         rows.append(f"| {arm} | {len(runs)} | {spread([r['step_s_median'] for r in runs])} | "
@@ -198,10 +213,17 @@ def table(results: dict[str, list[dict]]) -> str:
             pairs = list(zip(base, runs))
             step = [o["step_s_median"] / b["step_s_median"] for b, o in pairs]
             reach = [reach_fraction(o, b) for b, o in pairs]
+            dropped = [r["dropped_groups"] for r in runs]
             rows.append(f"- {arm} ÷ verl_grpo, per seed: s/step {', '.join(f'{x:.2f}' for x in step)}; generated "
                         f"tokens to reach verl_grpo's final validation accuracy, as a fraction of verl_grpo's run: "
-                        + ", ".join("never" if x is None else f"{x:.2f}" for x in reach))
+                        + ", ".join("never" if x is None else f"{x:.2f}" for x in reach)
+                        + (f"; groups generated and dropped (of {GROUP} responses each, {args_steps(runs)} steps): "
+                           + ", ".join(map(str, dropped)) if any(dropped) else ""))
     return "\n".join(rows)
+
+
+def args_steps(runs: list[dict]) -> int:
+    return max((s["step"] for r in runs for s in r["steps"]), default=0)
 
 
 def reach_fraction(run: dict, base: dict) -> float | None:
@@ -251,6 +273,26 @@ def plot(results: dict[str, list[dict]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def environment() -> dict:
+    """The machine and the versions both sides ran."""
+    import importlib.metadata as md
+    import platform
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    versions = {}
+    for package in ("verl", "vllm", "torch", "transformers", "ray"):
+        try:
+            versions[package] = md.version(package)
+        except md.PackageNotFoundError:
+            versions[package] = None
+    versions["trl"] = TRL_VERSION
+    import psutil
+
+    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "memory_gb": round(psutil.virtual_memory().total / 2**30),
+            "python": platform.python_version(), "versions": versions, "date": time.strftime("%Y-%m-%d")}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arms", default=",".join(ARMS))
@@ -259,6 +301,7 @@ def main(argv=None) -> int:
     p.add_argument("--test_freq", type=int, default=5)
     p.add_argument("--out", type=Path, default=REPO / "outputs" / "bench" / "peer")
     p.add_argument("--reuse", action="store_true", help="keep a run that finished before")
+    p.add_argument("--name", default="results", help="the file names of this comparison: NAME.json, NAME.md, NAME.png")
     args = p.parse_args(argv)
     args.out = args.out.resolve()
     arms = args.arms.split(",")
@@ -274,13 +317,14 @@ def main(argv=None) -> int:
     for seed in [int(s) for s in args.seeds.split(",")]:  # seed-major: a partial result compares every arm
         for arm in arms:
             results.setdefault(arm, []).append(run_arm(arm, seed, args))
-            (args.out / "results.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
-                                                               "results": results}, indent=1, default=str))
+            (args.out / f"{args.name}.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
+                                                               "environment": environment(), "results": results},
+                                                              indent=1, default=str))
     text = table(results) + "\n\n" + breakdown(results)
-    (args.out / "table.md").write_text(text + "\n")
-    plot(results, args.out / "peer_compare.png")
+    (args.out / f"{args.name}.md").write_text(text + "\n")
+    plot(results, args.out / f"{args.name}.png")
     print(text)
-    print(f"written: {args.out / 'table.md'}, {args.out / 'results.json'}, {args.out / 'peer_compare.png'}")
+    print(f"written: {args.out / args.name}.md, .json and .png")
     return 0
 
 

@@ -65,6 +65,9 @@ def test_dapo_filter_groups_runs_in_verls_replay_buffer():
 
     dapo = buffer_for("grpo,dapo")
     assert type(dapo) is ReplayBuffer and dapo.filter_groups_metric == "acc"
+    alone = buffer_for("grpo,smollm2,dynamic_sampling")  # verl's dynamic sampling without DAPO's loss settings
+    assert type(alone) is ReplayBuffer and alone.filter_groups_metric == "acc"
+    assert compose(["preset=[grpo,dynamic_sampling]"]).actor_rollout_ref.actor.loss_agg_mode == "token-mean"
     assert buffer_for("grpo").filter_groups_metric is None
 
 

@@ -1,0 +1,39 @@
+"""The side-by-side driver's arithmetic (bench/peer_compare.py) on made-up metrics: tokens counted per
+arm as each logs them, the reach ratio against verl's GRPO, and the table."""
+
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+from peer_compare import reach_fraction, step_tokens, table  # noqa: E402
+
+
+def test_each_arm_s_generated_tokens_and_zero_signal_groups():
+    assert step_tokens("trl", {"generated_tokens": 600, "zero_signal_group_frac": 0.5}) == (600, 0.5)
+    assert step_tokens("adagrpo", {"adagrpo/generated_tokens": 900, "adagrpo/zero_signal_frac": 0.25}) == (900, 0.25)
+    assert step_tokens("verl_grpo", {"training/generated_tokens": 640, "training/zero_signal_group_frac": 0.75}) \
+        == (640, 0.75)
+    # dynamic sampling: 4 groups kept, 4 dropped (3 zero-variance, 1 surplus) at the kept ones' length
+    tokens, zero = step_tokens("verl_dynamic_sampling", {"training/generated_tokens": 640,
+                                                         "training/filter_groups/evicted_samples": 3,
+                                                         "training/filter_groups/discarded_surplus_samples": 1})
+    assert tokens == pytest.approx(1280) and zero == 0.0  # the trained groups all have signal
+
+
+def _run(accs, tokens, step_s=10.0):
+    return {"val": [{"step": i * 5, "acc": a, "tokens": t} for i, (a, t) in enumerate(zip(accs, tokens))],
+            "generated_tokens": tokens[-1], "step_s_median": step_s, "tokens_per_s": 10.0, "peak_rss_gb": 4.0,
+            "wall_s": 100.0, "zero_signal_mean": 0.5, "heldout_greedy": accs[-1], "tokens_estimated": False,
+            "dropped_groups": 0, "steps": [{"step": 10}]}
+
+
+def test_reach_fraction_and_the_ratio_lines():
+    base = _run([0.1, 0.3, 0.4], [0, 500, 1000])
+    fast = _run([0.1, 0.45, 0.5], [0, 300, 700], step_s=5.0)
+    assert reach_fraction(fast, base) == pytest.approx(0.3) and reach_fraction(_run([0.1, 0.2], [0, 9]), base) is None
+    text = table({"verl_grpo": [base], "trl": [fast]})
+    assert "| verl_grpo | 1 | 10 |" in text and "- trl ÷ verl_grpo, per seed: s/step 0.50;" in text
+    assert text.rstrip().endswith("0.30")

@@ -12,9 +12,8 @@ Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, 
   transformers and vLLM), the same settings key by key (its docstring), vLLM colocate generation;
 - verl_dynamic_sampling: `--preset smollm2 --preset dynamic_sampling` (verl's filter_groups alone);
 - adagrpo: `--preset smollm2 --preset adagrpo`;
-- verl_grpo_bypass: `--preset smollm2 algorithm.rollout_correction.bypass_mode=true
-  actor_rollout_ref.rollout.calculate_log_probs=true` (verl's rollout-correction bypass
-  mode: no old log-prob pass);
+- verl_grpo_bypass: `--preset smollm2 --preset rollout_logprobs` (verl's rollout-correction bypass
+  mode: the rollout's log-probs are the old policy's, no old-log-prob pass);
 - adagrpo_cool: adaGRPO re-asking at temperatures 0.7 then 0.9 instead of 1.2 then 1.5.
 Memory: the peak of the summed RSS of the run's whole process tree (Ray's workers and vLLM's
 included), sampled every second: shared pages count once per process, the same way for each arm.
@@ -42,8 +41,7 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
              "adagrpo": ["--preset", "adagrpo"],
              # verl's bypass mode: the rollout's log-probs serve as the old policy's, so no old log-prob pass
              # (rollout and trainer both float32 on the CPU: they differ by ~1e-6)
-             "verl_grpo_bypass": ["algorithm.rollout_correction.bypass_mode=true",
-                                  "actor_rollout_ref.rollout.calculate_log_probs=true"],
+             "verl_grpo_bypass": ["--preset", "rollout_logprobs"],
              # adaGRPO re-asking at the rollout's own temperature, then a little hotter: a 135M model's
              # samples at 1.2-1.5 (adaGRPO's default rounds) are mostly noise
              "adagrpo_cool": ["--preset", "adagrpo", "adagrpo.temperature=[0.7,0.9]"]}
@@ -172,7 +170,7 @@ def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
     """(tokens generated for this step, the fraction of its trained groups without signal)."""
     if arm == "trl":
         return d["generated_tokens"], d.get("zero_signal_group_frac")
-    if arm == "adagrpo":
+    if arm.startswith("adagrpo"):
         return d["adagrpo/generated_tokens"], d.get("adagrpo/zero_signal_frac")
     trained = d.get("training/generated_tokens") or d["response_length/mean"] * 32
     if arm == "verl_dynamic_sampling":
@@ -185,12 +183,15 @@ def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
     return trained, d.get("training/zero_signal_group_frac")
 
 
-def spread(values) -> str:
+def spread(values, fmt: str = "{:.3g}") -> str:
     values = [v for v in values if v is not None]
     if not values:
         return "-"
-    mean = statistics.mean(values)
-    return f"{mean:.3g}" if len(values) == 1 else f"{mean:.3g} ± {statistics.stdev(values):.2g}"
+    mean = fmt.format(statistics.mean(values))
+    return mean if len(values) == 1 else f"{mean} ± {fmt.format(statistics.stdev(values))}"
+
+
+PCT, WHOLE, ONE = "{:.1%}", "{:.0f}", "{:.1f}"
 
 
 def table(results: dict[str, list[dict]]) -> str:
@@ -198,12 +199,14 @@ def table(results: dict[str, list[dict]]) -> str:
             "| zero-signal trained groups | val acc first -> last | held-out greedy |", "|" + "---|" * 10]
     for arm, runs in results.items():
         est = " (est.)" if any(r["tokens_estimated"] for r in runs) else ""
-        rows.append(f"| {arm} | {len(runs)} | {spread([r['step_s_median'] for r in runs])} | "
-                    f"{spread([r['tokens_per_s'] for r in runs])} | {spread([r['peak_rss_gb'] for r in runs])} | "
-                    f"{spread([r['wall_s'] for r in runs])} | {spread([r['generated_tokens'] for r in runs])}{est} | "
-                    f"{spread([r['zero_signal_mean'] for r in runs])} | "
-                    f"{spread([r['val'][0]['acc'] for r in runs])} -> {spread([r['val'][-1]['acc'] for r in runs])} | "
-                    f"{spread([r['heldout_greedy'] for r in runs])} |")
+        rows.append(f"| {arm} | {len(runs)} | {spread([r['step_s_median'] for r in runs], ONE)} | "
+                    f"{spread([r['tokens_per_s'] for r in runs], ONE)} | "
+                    f"{spread([r['peak_rss_gb'] for r in runs], ONE)} | {spread([r['wall_s'] for r in runs], WHOLE)} | "
+                    f"{spread([r['generated_tokens'] for r in runs], WHOLE)}{est} | "
+                    f"{spread([r['zero_signal_mean'] for r in runs], PCT)} | "
+                    f"{spread([r['val'][0]['acc'] for r in runs], PCT)} -> "
+                    f"{spread([r['val'][-1]['acc'] for r in runs], PCT)} | "
+                    f"{spread([r['heldout_greedy'] for r in runs], PCT)} |")
     base = results.get("verl_grpo")
     if base:
         rows.append("")
@@ -218,7 +221,7 @@ def table(results: dict[str, list[dict]]) -> str:
                         f"tokens to reach verl_grpo's final validation accuracy, as a fraction of verl_grpo's run: "
                         + ", ".join("never" if x is None else f"{x:.2f}" for x in reach)
                         + (f"; groups generated and dropped (of {GROUP} responses each, {args_steps(runs)} steps): "
-                           + ", ".join(map(str, dropped)) if any(dropped) else ""))
+                           + ", ".join(f"{x:.0f}" for x in dropped) if any(dropped) else ""))
     return "\n".join(rows)
 
 

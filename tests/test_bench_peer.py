@@ -35,5 +35,17 @@ def test_reach_fraction_and_the_ratio_lines():
     fast = _run([0.1, 0.45, 0.5], [0, 300, 700], step_s=5.0)
     assert reach_fraction(fast, base) == pytest.approx(0.3) and reach_fraction(_run([0.1, 0.2], [0, 9]), base) is None
     text = table({"verl_grpo": [base], "trl": [fast]})
-    assert "| verl_grpo | 1 | 10 |" in text and "- trl ÷ verl_grpo, per seed: s/step 0.50;" in text
+    assert "| verl_grpo | 1 | 10.0 |" in text and "| 10.0% -> 40.0% | 40.0% |" in text and "- trl ÷ verl_grpo, per seed: s/step 0.50;" in text
     assert text.rstrip().endswith("0.30")
+
+
+def test_benchmarks_md_renders_the_comparison_with_machine_versions_and_command():
+    from benchmarks_md import peer_section
+
+    run = _run([0.1, 0.4], [0, 1000]) | {"seed": 1}
+    data = {"environment": {"cpu": "Some CPU", "cores": 2, "memory_gb": 24, "python": "3.11.7", "date": "2026-12-02",
+                            "versions": {"verl": "0.9.1", "trl": "1.16.0"}},
+            "args": {"steps": 10, "test_freq": 5}, "results": {"verl_grpo": [run], "trl": [run]}}
+    text = peer_section(data)
+    assert "Some CPU, 2 cores" in text and "verl 0.9.1, trl 1.16.0" in text
+    assert "`.venv/bin/python bench/peer_compare.py --seeds 1 --steps 10`" in text and "| trl | 1 |" in text

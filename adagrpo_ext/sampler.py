@@ -26,7 +26,8 @@ from . import agent_loop
 from .advantage import publish_priors
 from .bridge import BRIDGE
 from .group_stats import GroupStats
-from trainer_hooks.replay_buffer import QuickPollReplayBuffer, reward_field_means, sample_uid, success_value
+from trainer_hooks.replay_buffer import (QuickPollReplayBuffer, reward_field_means, sample_uid, success_value,
+                                         zero_signal_fraction)
 from .resample_plan import StepBudget, choose_trained
 from .settings import from_mapping
 
@@ -198,10 +199,9 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
             judged[sample_uid(key)].append(success[key])
         if not groups:
             return {"adagrpo/active": float(active)}
-        zero = sum(len(g) > 1 and max(g) == min(g) for g in groups.values())
         temperatures = self._temperatures(partition_id, list(keys))
         effective = [len(g) + (priors[u].count if u in priors else 0) for u, g in groups.items()]
-        metrics = {"adagrpo/active": float(active), "adagrpo/zero_signal_frac": zero / len(groups),
+        metrics = {"adagrpo/active": float(active), "adagrpo/zero_signal_frac": zero_signal_fraction(rewards),
                    "adagrpo/effective_n": float(np.mean(effective)),
                    "adagrpo/trained_temperature_mean": float(np.mean(temperatures)),
                    "adagrpo/trained_temperature_max": float(np.max(temperatures))}

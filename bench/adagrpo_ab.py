@@ -15,7 +15,6 @@ sampler's metrics. The grpo_ext arms compare with `plain` (verl's GRPO, no prese
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from seed_stats import spread, tokens_to_reach  # noqa: E402  (bench/ is on the path: this file's folder)
 # balanced: an all-correct group is re-asked too (Reinforce-Ada's balanced groups): both outcomes
 # in every trained group where the budget allows, so fewer groups without signal
 ARMS = {"grpo": ["--preset", "adagrpo", "adagrpo.enable=false"], "adagrpo": ["--preset", "adagrpo"],
@@ -100,17 +100,8 @@ def summarize(records: list[dict], wall_s: float) -> dict:
     }
 
 
-def tokens_to_reach(run: dict, level: float) -> int | None:
-    """Generated tokens when validation accuracy first reached `level` (None: never)."""
-    return next((v["tokens"] for v in run["val"] if v["acc"] >= level - 1e-9), None)
-
-
 def _spread(values: list) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    mean = statistics.mean(values)
-    return f"{mean:.3g}" if len(values) == 1 else f"{mean:.3g} ± {statistics.stdev(values):.2g}"
+    return spread(values, "{:.3g}", "{:.2g}")
 
 
 def steps_to_reach(run: dict, level: float) -> int | None:

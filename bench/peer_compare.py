@@ -34,6 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from seed_stats import spread, tokens_to_reach  # noqa: E402  (bench/ is on the path: this file's folder)
 TRL_VENV = REPO / "outputs" / "bench" / "trl-venv"
 TRL_VERSION = "1.16.0"
 HELDOUT = REPO / "outputs" / "smollm2" / "heldout.parquet"
@@ -48,6 +49,7 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
 ARMS = ("verl_grpo", "trl", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)
+RESPONSES = 4 * GROUP  # trained a step (the preset's train_batch_size x rollout.n)
 
 
 def trl_venv() -> Path:
@@ -142,12 +144,11 @@ def summarize(arm: str, metrics: Path) -> dict:
     from launcher.metrics import read_records
 
     records = read_records(metrics)
-    tokens, steps, val, estimated = 0, [], [], False
+    tokens, steps, val = 0, [], []
     for r in sorted(records, key=lambda r: r["step"]):
         d = r["data"]
         if "timing_s/step" in d:
             made, zero = step_tokens(arm, d)
-            estimated |= arm == "verl_dynamic_sampling"
             tokens += made
             dropped = d.get("training/filter_groups/evicted_samples", 0) + d.get(
                 "training/filter_groups/discarded_surplus_samples", 0)
@@ -159,7 +160,7 @@ def summarize(arm: str, metrics: Path) -> dict:
             val.append({"step": r["step"], "acc": d[VAL_KEY], "tokens": tokens})
     step_s = [s["step_s"] for s in steps]
     zero = [s["zero_signal"] for s in steps if s["zero_signal"] is not None]
-    return {"steps": steps, "val": val, "generated_tokens": int(tokens), "tokens_estimated": estimated,
+    return {"steps": steps, "val": val, "generated_tokens": int(tokens), "tokens_estimated": arm == "verl_dynamic_sampling",
             "step_s_median": statistics.median(step_s) if step_s else None,
             "train_s": round(sum(step_s), 1), "zero_signal_mean": statistics.mean(zero) if zero else None,
             "tokens_per_s": tokens / sum(step_s) if step_s else None,
@@ -172,23 +173,16 @@ def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
         return d["generated_tokens"], d.get("zero_signal_group_frac")
     if arm.startswith("adagrpo"):
         return d["adagrpo/generated_tokens"], d.get("adagrpo/zero_signal_frac")
-    trained = d.get("training/generated_tokens") or d["response_length/mean"] * 32
+    # verl's own buffer (dynamic sampling) does not log the batch's tokens: its mean length x responses
+    trained = d.get("training/generated_tokens") or d["response_length/mean"] * RESPONSES
     if arm == "verl_dynamic_sampling":
         # verl counts prompt uids (groups) under these names: the zero-variance ones, and those generated
         # in flight beyond the batch and thrown away
         dropped = (d.get("training/filter_groups/evicted_samples", 0)
                    + d.get("training/filter_groups/discarded_surplus_samples", 0))
-        kept = 32 // GROUP
+        kept = RESPONSES // GROUP
         return trained * (1 + dropped / kept), 0.0  # every trained group has signal: that is the filter
     return trained, d.get("training/zero_signal_group_frac")
-
-
-def spread(values, fmt: str = "{:.3g}") -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    mean = fmt.format(statistics.mean(values))
-    return mean if len(values) == 1 else f"{mean} ± {fmt.format(statistics.stdev(values))}"
 
 
 PCT, WHOLE, ONE = "{:.1%}", "{:.0f}", "{:.1f}"
@@ -230,8 +224,8 @@ def args_steps(runs: list[dict]) -> int:
 
 
 def reach_fraction(run: dict, base: dict) -> float | None:
-    level = base["val"][-1]["acc"]
-    tokens = next((v["tokens"] for v in run["val"] if v["acc"] >= level - 1e-9), None)
+    """Tokens `run` took to reach `base`'s final validation accuracy, as a fraction of base's whole run."""
+    tokens = tokens_to_reach(run, base["val"][-1]["acc"])
     return None if tokens is None or not base["generated_tokens"] else tokens / base["generated_tokens"]
 
 

@@ -55,7 +55,7 @@ class Counter:
             self.tokens += tokens
             # TRL repeats each prompt num_generations times in a row: consecutive groups of 8
             groups = [set(scores[i:i + 8]) for i in range(0, len(scores), 8)]
-            self.batches.append({"tokens": tokens, "acc": sum(scores) / len(scores), "n": len(scores),
+            self.batches.append({"tokens": tokens, "acc": sum(scores) / len(scores),
                                  "mean_length": tokens / len(scores),
                                  "zero_signal": sum(len(g) == 1 for g in groups) / len(groups)})
             return scores
@@ -168,8 +168,7 @@ def main(argv=None) -> int:
             batch = counter.batches[-1]
             data = {"timing_s/step": time.perf_counter() - self.start, "generated_tokens": batch["tokens"],
                     "critic/score/mean": batch["acc"], "response_length/mean": batch["mean_length"],
-                    "zero_signal_group_frac": batch["zero_signal"],
-                    "peak_rss_gb": peak_rss_gb()}
+                    "zero_signal_group_frac": batch["zero_signal"]}
             if args.test_freq > 0 and (step % args.test_freq == 0 or step == args.steps):
                 data["val-core/math/acc/mean@1"] = greedy_accuracy(kw["model"], tokenizer, val_rows, 32)
             write(step, data)
@@ -188,12 +187,6 @@ def main(argv=None) -> int:
     (args.out / "run.json").write_text(json.dumps({"wall_s": time.perf_counter() - start, "generation": args.generation,
                                                    "generated_tokens": counter.tokens, "seed": args.seed}))
     return 0
-
-
-def peak_rss_gb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 if __name__ == "__main__":

@@ -107,11 +107,13 @@ def _scorer(args, kwargs: dict):
 
 def _parts(result, args) -> str:
     """Each function's own value when several are combined; `none`: it gave no score (left out)."""
-    if len(args.reward_func or ()) < 2 or not isinstance(result, dict):
+    from .user_functions import part_label
+
+    specs = args.reward_func or []
+    if len(specs) < 2 or not isinstance(result, dict):
         return ""
-    shown = [f"{key} {'none' if value is None else round(float(value), 4)}" for key, value in result.items()
-             if key not in ("score", "acc", "reward_timeout", "pred")]
-    return f"  ({', '.join(shown)})" if shown else ""
+    values = [(label, result.get(label)) for label in (part_label(spec, specs) for spec in specs)]
+    return "  (" + ", ".join(f"{label} {'none' if v is None else round(float(v), 4)}" for label, v in values) + ")"
 
 
 def check(args) -> int:

@@ -58,7 +58,8 @@ def score_one(spec: str, data_source, solution_str, ground_truth, extra_info, kw
     return result
 
 
-def _label(spec: str, specs: list[str]) -> str:
+def part_label(spec: str, specs: list[str]) -> str:
+    """The name a function's own value is logged under when several are combined."""
     from pathlib import Path
 
     path, name = split_spec(spec)
@@ -90,7 +91,7 @@ def compute_score(data_source, solution_str, ground_truth, extra_info=None, user
             total += float(weight) * float(value)
         # no score stays None: left out of the sum and of the per-function means, as TRL leaves it out
         # (verl's validation metrics and the trained batch's reward/<name>/mean skip None)
-        parts[_label(spec, specs)] = float(value) if scored else None
+        parts[part_label(spec, specs)] = float(value) if scored else None
     if single is not None:
         return {**single, "reward_timeout": timed_out}
     # `acc` as verl names a plain number's score: DAPO's filter_groups reads it

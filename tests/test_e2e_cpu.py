@@ -68,6 +68,14 @@ def test_weight_sync_reaches_vllm(three_steps):
         assert data["training/rollout_probs_diff_mean"] < 0.02
 
 
+def test_each_step_logs_its_zero_signal_groups_and_generated_tokens(three_steps):
+    for data in three_steps["steps"]:
+        assert 0.0 <= data["training/zero_signal_group_frac"] <= 1.0
+        # the trained batch's response tokens: its mean length times a whole number of responses
+        responses = data["training/generated_tokens"] / data["response_length/mean"]
+        assert responses >= 2 and responses == pytest.approx(round(responses), abs=1e-3)
+
+
 def test_trl_reward_pair_scores_with_weights(three_steps):
     for data in three_steps["steps"]:
         label = data["reward/reward_label/mean"]

@@ -165,6 +165,5 @@ def test_zero_signal_groups_are_those_that_scored_alike():
     from trainer_hooks.replay_buffer import zero_signal_fraction
 
     keys = [f"{uid}_0_{i}" for uid in ("a", "b", "c") for i in range(2)]
-    accs = [1.0, 1.0, 0.0, 1.0, 0.0, 0.0]  # a: all right, b: mixed, c: all wrong
-    fields = [{"reward_extra_info": {"acc": a}} for a in accs]
-    assert zero_signal_fraction(keys, fields) == pytest.approx(2 / 3)
+    rewards = [1.0, 1.0, 0.0, 1.0, 0.0, 0.0]  # a: all right, b: mixed, c: all wrong
+    assert zero_signal_fraction(dict(zip(keys, rewards))) == pytest.approx(2 / 3)

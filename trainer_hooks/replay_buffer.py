@@ -9,7 +9,7 @@ with verl's own hook, `trainer.v1.sampler.custom_sampler`; the interval comes fr
 verl 0.9.1's trainer logs only the summed score of a training step; the fields a reward returns
 beside it (`acc`, each --reward_func's value, `reward_timeout`) reach the metrics here, as
 `reward/<field>/mean` over the trained batch (one small TransferQueue read per step), with the
-fraction of groups that scored alike (`training/zero_signal_group_frac`) and the tokens generated
+fraction of groups whose rewards were all equal (`training/zero_signal_group_frac`) and the tokens generated
 for the batch (`training/generated_tokens`).
 
 With a `grpo_ext` option on (dynamic clipping, difficulty scaling, length normalisation, similarity
@@ -51,13 +51,13 @@ def reward_field_means(extra_fields) -> dict[str, float]:
     return {f"reward/{key}/mean": sums[key] / counts[key] for key in sums}
 
 
-def zero_signal_fraction(keys: list[str], fields: list, key: str = "acc") -> float:
-    """The fraction of prompt groups whose samples all scored alike (all right or all wrong): GRPO's
-    advantage is zero for each of their samples, so they teach nothing."""
-    groups: dict[str, set] = {}
-    for sample_key, sample_fields in zip(keys, fields):
-        groups.setdefault(sample_uid(sample_key), set()).add(success_value(sample_fields, key, 0.0))
-    return sum(len(values) == 1 for values in groups.values()) / len(groups) if groups else 0.0
+def zero_signal_fraction(rewards: dict[str, float]) -> float:
+    """The fraction of prompt groups (sample key -> summed reward) whose samples, two or more, all got
+    the same reward: GRPO's advantage is zero for each of them, so they teach nothing."""
+    groups: dict[str, list[float]] = {}
+    for key, reward in rewards.items():
+        groups.setdefault(sample_uid(key), []).append(reward)
+    return sum(len(g) > 1 and max(g) == min(g) for g in groups.values()) / len(groups) if groups else 0.0
 
 
 class QuickPollReplayBuffer(ReplayBuffer):
@@ -90,6 +90,7 @@ class QuickPollReplayBuffer(ReplayBuffer):
 
     @staticmethod
     def reward_metrics(partition_id: str, keys: list[str]) -> dict[str, float]:
-        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["extra_fields"])
-        fields = list(data["extra_fields"])
-        return {**reward_field_means(fields), "training/zero_signal_group_frac": zero_signal_fraction(keys, fields)}
+        data = tq.kv_batch_get(keys=keys, partition_id=partition_id, select_fields=["rm_scores", "extra_fields"])
+        rewards = {key: float(score.sum().item()) for key, score in zip(keys, list(data["rm_scores"]), strict=True)}
+        return {**reward_field_means(list(data["extra_fields"])),
+                "training/zero_signal_group_frac": zero_signal_fraction(rewards)}

@@ -173,16 +173,16 @@ def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
         return d["generated_tokens"], d.get("zero_signal_group_frac")
     if arm.startswith("adagrpo"):
         return d["adagrpo/generated_tokens"], d.get("adagrpo/zero_signal_frac")
-    # verl's own buffer (dynamic sampling) does not log the batch's tokens: its mean length x responses
-    trained = d.get("training/generated_tokens") or d["response_length/mean"] * RESPONSES
     if arm == "verl_dynamic_sampling":
-        # verl counts prompt uids (groups) under these names: the zero-variance ones, and those generated
-        # in flight beyond the batch and thrown away
+        # verl's own buffer logs neither the batch's tokens (its mean length x responses, then) nor the
+        # dropped groups' (counted at that length); it counts prompt uids (groups) under these names:
+        # the zero-variance ones, and those generated in flight beyond the batch and thrown away
+        trained = d["response_length/mean"] * RESPONSES
         dropped = (d.get("training/filter_groups/evicted_samples", 0)
                    + d.get("training/filter_groups/discarded_surplus_samples", 0))
         kept = RESPONSES // GROUP
         return trained * (1 + dropped / kept), 0.0  # every trained group has signal: that is the filter
-    return trained, d.get("training/zero_signal_group_frac")
+    return d["training/generated_tokens"], d.get("training/zero_signal_group_frac")
 
 
 PCT, WHOLE, ONE = "{:.1%}", "{:.0f}", "{:.1f}"

@@ -17,7 +17,7 @@ def test_each_arm_s_generated_tokens_and_zero_signal_groups():
     assert step_tokens("verl_grpo", {"training/generated_tokens": 640, "training/zero_signal_group_frac": 0.75}) \
         == (640, 0.75)
     # dynamic sampling: 4 groups kept, 4 dropped (3 zero-variance, 1 surplus) at the kept ones' length
-    tokens, zero = step_tokens("verl_dynamic_sampling", {"training/generated_tokens": 640,
+    tokens, zero = step_tokens("verl_dynamic_sampling", {"response_length/mean": 20.0,
                                                          "training/filter_groups/evicted_samples": 3,
                                                          "training/filter_groups/discarded_surplus_samples": 1})
     assert tokens == pytest.approx(1280) and zero == 0.0  # the trained groups all have signal

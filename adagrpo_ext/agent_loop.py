@@ -10,8 +10,10 @@ The manager keeps this step's training prompts so the sampler can dispatch the s
 
 import ray
 import torch
-from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
+from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ
 from verl.utils import tensordict_utils as tu
+
+from core import verl_internals
 
 from .bridge import BRIDGE
 
@@ -19,19 +21,16 @@ SAMPLING_OVERRIDES_KEY = "__sampling_overrides__"
 TEMPERATURE_FIELD = "sample_temperature"
 OVERRIDABLE = ("temperature", "top_p", "top_k")
 
-class _AdaAgentLoopWorker(AgentLoopWorkerTQ.__ray_actor_class__):
-    def __init__(self, *args, **kwargs):
-        # Defined here, not inherited: Ray ships an inherited __init__ by value, and a copy of
-        # verl's class in its closure then fails `super()` (it is not this instance's base).
-        super().__init__(*args, **kwargs)
 
-    async def _run_prompt(self, prompt: dict, sampling_params: dict, trajectory: dict, trace: bool = False) -> None:
-        overrides = prompt.pop(SAMPLING_OVERRIDES_KEY, None) or {}
-        params = {**sampling_params, **{k: v for k, v in overrides.items() if k in OVERRIDABLE}}
-        prompt[TEMPERATURE_FIELD] = torch.tensor(float(params["temperature"]), dtype=torch.float32)
-        await super()._run_prompt(prompt, params, trajectory, trace)
+def _with_overrides(prompt: dict, sampling_params: dict) -> dict:
+    """A re-asked prompt's own sampling parameters, and the temperature its samples are drawn at."""
+    overrides = prompt.pop(SAMPLING_OVERRIDES_KEY, None) or {}
+    params = {**sampling_params, **{k: v for k, v in overrides.items() if k in OVERRIDABLE}}
+    prompt[TEMPERATURE_FIELD] = torch.tensor(float(params["temperature"]), dtype=torch.float32)
+    return params
 
 
+_AdaAgentLoopWorker = verl_internals.agent_loop_worker_class(_with_overrides, __name__, "_AdaAgentLoopWorker")
 AdaAgentLoopWorker = ray.remote(_AdaAgentLoopWorker)
 
 
@@ -52,7 +51,7 @@ class AdaAgentLoopManager(AgentLoopManagerTQ):
     def resample(self, uid: str, n: int, overrides: dict) -> None:
         """Dispatch prompt `uid` again: n new sessions with these sampling parameters."""
         row = self._train_prompts[uid].clone()
-        tu.assign_non_tensor_data(row, "__rollout_n__", int(n))
+        tu.assign_non_tensor_data(row, verl_internals.ROLLOUT_N_FIELD, int(n))
         tu.assign_non_tensor_data(row, SAMPLING_OVERRIDES_KEY, dict(overrides))
         worker = self.agent_loop_workers[self._next_worker % len(self.agent_loop_workers)]
         self._next_worker += 1

@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 import transfer_queue as tq
 
+from core.verl_internals import (partition, poll, sample_session, sample_uid, success_value, take_batch,
+                                 wait_for_next_poll)
+from trainer_hooks.replay_buffer import QuickPollReplayBuffer, reward_field_means, zero_signal_fraction
+
 from . import agent_loop
 from .advantage import publish_priors
 from .bridge import BRIDGE
 from .group_stats import GroupStats
-from trainer_hooks.replay_buffer import (QuickPollReplayBuffer, reward_field_means, sample_uid, success_value,
-                                         zero_signal_fraction)
 from .resample_plan import StepBudget, choose_trained
 from .settings import from_mapping
 
@@ -35,11 +37,6 @@ logger = logging.getLogger(__name__)
 STATE_DIR = "adagrpo_state"
 STATE_FILE = "adagrpo_state.json"  # inside verl's global_step_N/ checkpoint folder
 TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "extra_samples", "extra_tokens", "generated_tokens")
-
-
-def _session(key: str) -> tuple[int, int]:
-    _, session, index = key.rsplit("_", 2)
-    return int(session), int(index)
 
 
 class AdaptiveReplayBuffer(QuickPollReplayBuffer):
@@ -57,10 +54,10 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
     # ---- TransferQueue reads -------------------------------------------------------------
     def _group_keys(self, partition_id: str, uids) -> dict[str, list[str]]:
         keys = defaultdict(list)
-        for key in self.partitions[partition_id]:
+        for key in partition(self, partition_id):
             if sample_uid(key) in uids:
                 keys[sample_uid(key)].append(key)
-        return {uid: sorted(ks, key=_session) for uid, ks in keys.items()}
+        return {uid: sorted(ks, key=sample_session) for uid, ks in keys.items()}
 
     def _read(self, partition_id: str, keys: list[str]) -> tuple[dict[str, float], dict[str, float], list]:
         """One TransferQueue read for these samples: each one's summed reward, the value its success is
@@ -108,9 +105,9 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         step = dict.fromkeys(TOTALS, 0)
         last_debug = 0.0
         while True:
-            self._sync_metadata_from_transfer_queue()
-            settled |= self.failure_keys[partition_id]  # a failed session: keep verl's handling
-            fresh = self.finished_keys[partition_id] - settled
+            finished, failed = poll(self, partition_id)
+            settled |= failed  # a failed session: keep verl's handling
+            fresh = finished - settled
             if fresh:
                 groups = self._group_keys(partition_id, fresh)
                 rewards, success, _ = self._read(partition_id, [k for ks in groups.values() for k in ks])
@@ -119,7 +116,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                     group = [rewards[k] for k in keys]
                     judged = [success[k] for k in keys]
                     done = rounds.get(uid, 0)
-                    tokens = sum(self.partitions[partition_id][k].get("response_len", 0) for k in keys)
+                    tokens = sum(partition(self, partition_id)[k].get("response_len", 0) for k in keys)
                     step["generated_tokens"] += tokens
                     if done:
                         step["extra_tokens"] += tokens
@@ -139,14 +136,13 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                     settled.add(uid)
             if len(settled) >= batch_size:
                 break
-            last_debug = self._wait_for_next_poll(partition_id, last_debug)
+            last_debug = wait_for_next_poll(self, partition_id, last_debug)
 
-        selected, snapshot, _ = self._select_prompt_uids(partition_id, settled, batch_size)
-        if not any(sample_uid(key) in set(selected) for key in snapshot):
+        batch, selected, _ = take_batch(self, partition_id, settled, batch_size)
+        if batch is None:
             # verl's sync buffer raises here too: every selected group failed in the rollout itself
             raise RuntimeError("adaGRPO: every selected group failed during rollout (no trajectories to train on); "
                                "see the rollout errors above in the log")
-        batch = self._materialize_batch(partition_id, selected, snapshot)
         publish_priors({uid: priors[uid] for uid in selected if uid in priors}, s.max_advantage)
         for k in TOTALS:
             self.totals[k] += step[k]
@@ -159,7 +155,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         if keys:
             tq.kv_clear(keys=keys, partition_id=partition_id)
         for key in keys:
-            self.partitions[partition_id].pop(key, None)
+            partition(self, partition_id).pop(key, None)
         tq.kv_put(key=uid, partition_id=partition_id, tag={"status": "pending"})
         manager.resample(uid, params["n"], {"temperature": params["temperature"], "top_p": params["top_p"]})
 
@@ -173,7 +169,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
         priors[uid] = priors.get(uid, GroupStats()).merge(GroupStats.of([group[i] for i in dropped]))
         tq.kv_clear(keys=[keys[i] for i in dropped], partition_id=partition_id)
         for i in dropped:
-            self.partitions[partition_id].pop(keys[i], None)
+            partition(self, partition_id).pop(keys[i], None)
 
     @staticmethod
     def _temperatures(partition_id: str, keys: list[str]) -> list[float]:

@@ -49,7 +49,7 @@ def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict
     cmd = [sys.executable, "-m", "launcher", "--output_dir", str(out), "--experiment", name,
            "--project", "ab", "--total_steps", str(args.steps), "--test_freq", str(args.test_freq),
            "--rollout_n", str(args.rollout_n), "--save_freq", "-1", *ARMS[name.split("-seed")[0]], *seeded, *extra]
-    from launcher.metrics import read_records
+    from core.metrics import read_records
 
     metrics = out / "ab" / name / "metrics.jsonl"
     if args.reuse and metrics.exists():
@@ -70,7 +70,7 @@ def run_arm(name: str, out: Path, args, extra: list[str], seed: int = 0) -> dict
 
 
 def summarize(records: list[dict], wall_s: float) -> dict:
-    from launcher.metrics import val_accuracy
+    from core.metrics import val_accuracy
 
     val, steps, tokens, memory = [], [], 0, 0.0
     for r in records:

@@ -39,7 +39,7 @@ def run_training(name: str, out: Path, steps: int, extra: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"grpo_throughput: the {name} run failed; log: {run_dir / 'train.log'}\n"
                          + "\n".join(proc.stdout.splitlines()[-3:]))
-    from launcher.metrics import read_records, training_steps
+    from core.metrics import read_records, training_steps
 
     steps_data = [r["data"] for r in training_steps(read_records(run_dir / "metrics.jsonl"))]
     config = (run_dir / "config.yaml").read_text()
@@ -121,7 +121,7 @@ def environment() -> dict:
 
 
 def _has_gpu() -> bool:
-    from launcher.hardware import count_gpus
+    from core.gpus import count_gpus
 
     return count_gpus() > 0
 

@@ -141,7 +141,7 @@ def run_arm(arm: str, seed: int, args) -> dict:
 
 def summarize(arm: str, metrics: Path) -> dict:
     """Per step: seconds, generated tokens (cumulative), zero-signal groups; validation points."""
-    from launcher.metrics import read_records
+    from core.metrics import read_records
 
     records = read_records(metrics)
     tokens, steps, val = 0, [], []

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from launcher.metrics import read_records, training_steps  # noqa: E402
+from core.metrics import read_records, training_steps  # noqa: E402
 
 STAGES = ("gen", "old_log_prob", "ref", "update_actor", "update_weights", "step")
 

@@ -19,7 +19,7 @@ import torch
 import transfer_queue as tq
 from tensordict import TensorDict
 
-from trainer_hooks.replay_buffer import sample_uid, success_value
+from core.verl_internals import sample_uid, success_value
 
 from . import shaping
 from .curriculum import ACTIVE, ROW_FIELD

@@ -1,8 +1,7 @@
 """Entry point `verl.plugins: grpo_ext`, imported by `import verl` in every process: registers the
 `dynamic_clip` / `prefix_sft` policy losses, and the engine that lets a loss read per-sample fields,
 when a run selects them (VERL_ENGINE_VENDOR=grpo_ext, or GRPO_EXT_LOSSES=1 for the losses alone;
-adaGRPO's engine imports them itself), nothing otherwise. With a stop file set by the launcher, the
-trainer that saves and stops on request (trainer_hooks/graceful_stop.py)."""
+adaGRPO's engine imports them itself), nothing otherwise."""
 
 import os
 
@@ -12,8 +11,3 @@ if os.environ.get("VERL_ENGINE_VENDOR") == "grpo_ext":
     from . import engine  # noqa: F401  (imports policy_loss too)
 elif os.environ.get("GRPO_EXT_LOSSES") == "1":
     from . import policy_loss  # noqa: F401
-
-if os.environ.get("GRPO_STOP_FILE"):
-    from trainer_hooks import graceful_stop
-
-    graceful_stop.install()

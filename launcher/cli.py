@@ -6,10 +6,10 @@ import sys
 import time
 from pathlib import Path
 
+from core.errors import UsageError
 from trainer_hooks.graceful_stop import STOP_FILE_ENV
 
 from . import flags as F
-from .flags import UsageError
 
 
 def fail(message: str) -> int:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def next_steps(run_dir) -> list[str]:
     """After a run that saved a checkpoint: what to do with it, ready to paste."""
-    from .runs import checkpoint_step
+    from core.run_folders import checkpoint_step
 
     if checkpoint_step(run_dir / "checkpoints") is None:
         return []
@@ -70,7 +70,7 @@ def disk_full_hint(plan) -> str:
     """The folder whose disk filled, what is free there and what one checkpoint of this run takes."""
     import shutil
 
-    from .runs import checkpoint_step
+    from core.run_folders import checkpoint_step
 
     folder = next(p for p in (plan.checkpoint_dir, plan.run_dir, plan.run_dir.parent) if p.exists())
     free = shutil.disk_usage(folder).free
@@ -84,7 +84,7 @@ def disk_full_hint(plan) -> str:
 
 def resume_hint(plan) -> str:
     """After a stop or a failure: what --resume would continue from, said before the user tries it."""
-    from .runs import checkpoint_step
+    from core.run_folders import checkpoint_step
 
     step = checkpoint_step(plan.checkpoint_dir)
     if step is None:

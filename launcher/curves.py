@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from .metrics import val_accuracy
+from core.metrics import val_accuracy
 
 PANELS = (
     ("reward (train mean)", ("critic/score/mean",)),

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-
-class UsageError(Exception):
-    """A user mistake: reported as one line, exit status 2."""
+from core.config import hydra_value  # noqa: F401  (flags build overrides with it)
+from core.errors import UsageError
 
 
 def _bool(text: str) -> bool:
@@ -68,15 +67,6 @@ def _str(text: str) -> str:
     return text
 
 
-def hydra_value(value) -> str:
-    """A Python value as a Hydra override value (strings quoted where Hydra would split or parse them)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and re.search(r"[\s,\[\]{}()'\"=:$\\]", value):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return str(value)
-
-
 def split_list(value) -> list[str]:
     """`a.parquet,b.parquet` (a flag) -> the files."""
     return [p for p in str(value or "").split(",") if p]
@@ -92,38 +82,27 @@ def _file_list(key: str) -> Callable[[object], list[str]]:
     return overrides
 
 
+def _reward_spec(text: str):
+    from reward.spec import RewardSpec
+
+    return RewardSpec.parse(text)
+
+
 def _reward_funcs(specs) -> list[str]:
-    """Each file runs through reward/user_functions.py (several combine by weight, each one bounded in
-    time); a TRL function also gets the reward manager that hands it the prompt (reward/reward_manager.py)."""
-    from reward.trl_adapter import is_trl_function
-    from reward.user_file import RewardFileError, load, split_spec
+    """Each file runs through reward/user_functions.py (several combine by weight, each one bounded in time)."""
+    from reward.spec import config_overrides
+    from reward.user_file import RewardFileError
 
-    resolved, trl = [], False
-    for spec in specs:
-        path, name = split_spec(str(spec))
-        resolved.append(f"{Path(path).expanduser().resolve()}:{name}")
-        try:
-            trl = trl or is_trl_function(load(str(spec)))
-        except RewardFileError as err:
-            raise UsageError(f"--reward_func {err}") from None
-    out = ["reward.custom_reward_function.path=pkg://reward.user_functions",
-           "reward.custom_reward_function.name=compute_score",
-           f"++reward.custom_reward_function.reward_kwargs.user_reward_functions=[{','.join(map(hydra_value, resolved))}]"]
-    if trl:
-        # verl loads `name` from `module.path` (verl/trainer/ppo/reward.py, resolve_reward_manager_cls)
-        out += ["reward.reward_manager.source=importlib", "reward.reward_manager.module.path=pkg://reward.reward_manager",
-                "reward.reward_manager.name=PromptAwareRewardManager"]
-    return out
+    try:
+        return config_overrides(specs)
+    except RewardFileError as err:
+        raise UsageError(f"--reward_func {err}") from None
 
 
-def _reward_names(specs) -> list[str]:
-    from reward.user_file import split_spec
+def _reward_weights(weights) -> list[str]:
+    from reward.spec import weight_overrides
 
-    names = []
-    for spec in specs:
-        path, name = split_spec(str(spec))
-        names.append(f"reward-{Path(path).stem}" + ("" if name == "compute_score" else f".{name}"))
-    return names
+    return weight_overrides(weights)
 
 
 def _weights(text: str) -> list[float]:
@@ -258,11 +237,11 @@ FLAGS: tuple[Flag, ...] = (
     Flag("temperature", "rollout sampling temperature", ("actor_rollout_ref.rollout.temperature",), _float,
          env="TEMPERATURE", metavar="T"),
     Flag("reward_func", "reward file: compute_score (verl) or a TRL reward function (PATH:NAME); repeatable",
-         env="REWARD_FUNC", metavar="PATH[:NAME]", to_overrides=_reward_funcs, repeatable=True,
-         name_part=_reward_names),
+         env="REWARD_FUNC", metavar="PATH[:NAME]", parse=_reward_spec, to_overrides=_reward_funcs,
+         repeatable=True, name_part=lambda specs: [s.run_name for s in specs]),
     Flag("reward_weights", "weights of several --reward_func, in order (TRL's reward_weights)", parse=_weights,
          env="REWARD_WEIGHTS", metavar="W1,W2,...", name_part=lambda w: ["w" + "_".join(f"{x:g}" for x in w)],
-         to_overrides=lambda w: [f"++reward.custom_reward_function.reward_kwargs.user_reward_weights=[{','.join(map(str, w))}]"]),
+         to_overrides=_reward_weights),
     Flag("n_gpus", "GPUs per node (on a CPU machine: parallel CPU workers)", ("trainer.n_gpus_per_node",),
          _positive_int, env="N_GPUS", metavar="N"),
     Flag("nnodes", "nodes in the Ray cluster", ("trainer.nnodes",), _positive_int, env="NNODES", metavar="N"),

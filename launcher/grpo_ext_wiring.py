@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf, open_dict
 
-from .flags import UsageError
+from core.errors import UsageError
 
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 ENGINE_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR"

@@ -1,26 +1,15 @@
 """What this machine has, and the batch sizes that fit it (checked and fitted before Ray starts)."""
 
 import importlib.util
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .flags import UsageError
+from core.errors import UsageError
+from core.gpus import count_gpus  # noqa: F401  (the plan counts through here)
 
 MINI_BATCH_KEY = "actor_rollout_ref.actor.ppo_mini_batch_size"
-
-
-def count_gpus() -> int:
-    """NVIDIA GPUs visible here, without importing torch (which takes seconds)."""
-    if shutil.which("nvidia-smi") is None:
-        return 0
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
 
 
 def flash_attn_works() -> bool:

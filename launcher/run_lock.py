@@ -6,7 +6,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from .flags import UsageError
+from core.errors import UsageError
 
 
 def hold(run_dir: Path):

@@ -2,14 +2,15 @@
 
 from pathlib import Path
 
-from .metrics import training_steps, val_accuracy
-from .runs import checkpoint_step
+from core.metrics import training_steps, val_accuracy
+from core.run_folders import checkpoint_step
+from reward.spec import USER_FUNCTIONS
 
 
 def scores_are_accuracies(plan) -> bool:
     """Our scorers' scores are accuracies (0 to 1); --reward_func files score on their own scale."""
     try:
-        return str(plan.cfg.reward.custom_reward_function.path) != "pkg://reward.user_functions"
+        return str(plan.cfg.reward.custom_reward_function.path) != USER_FUNCTIONS
     except AttributeError:  # a plan without a composed config
         return True
 

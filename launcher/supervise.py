@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from .metrics import MetricsTail, train_accuracy, val_accuracy
+from core.metrics import MetricsTail, train_accuracy, val_accuracy
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _RAY_PREFIX = re.compile(r"^\((?:[\w.]+ )?pid=\d+(?:, ip=[\d.]+)?\)\s*")

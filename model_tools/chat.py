@@ -9,7 +9,7 @@ import json
 import sys
 from threading import Thread
 
-from launcher.flags import UsageError
+from core.errors import UsageError
 
 HELP = "commands: /reset  /system TEXT  /temp T  /save FILE  /quit"
 

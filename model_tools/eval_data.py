@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from launcher.flags import UsageError
+from core.errors import UsageError
 
 SCHEMA = "verl's schema: prompt (chat messages), data_source, reward_model.ground_truth"
 

@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from launcher.flags import UsageError
+from core.errors import UsageError
+from reward.spec import weights_mismatch
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,9 +43,16 @@ def parse_args(argv):
     return args
 
 
-def _reward_args(args) -> list[str]:
-    out = [a for spec in args.reward_func for a in ("--reward_func", spec)]
-    return out + (["--reward_weights", args.reward_weights] if args.reward_weights else [])
+def _reward_weights(args) -> list[float] | None:
+    if not args.reward_weights:
+        return None
+    try:
+        weights = [float(w) for w in args.reward_weights.split(",") if w.strip()]
+    except ValueError:
+        raise UsageError(f"--reward_weights {args.reward_weights!r}: expected numbers separated by commas") from None
+    if why := weights_mismatch(weights, args.reward_func):
+        raise UsageError(why)
+    return weights
 
 
 def _out_dir(args, source) -> Path:
@@ -89,7 +97,7 @@ def _by_source(problems, rows, fn) -> dict:
 
 
 def evaluate(args) -> dict:
-    from launcher.hardware import count_gpus
+    from core.gpus import count_gpus
 
     from . import generate as G
     from .eval_data import data_file, load_problems
@@ -108,7 +116,7 @@ def evaluate(args) -> dict:
     files = [data_file(d, REPO / "outputs") for d in data.split(",")]
     prompt_key = run_value(run_cfg, "data", "prompt_key", default="prompt")
     problems = [p for f in files for p in load_problems(f, prompt_key, args.limit)]
-    cfg = reward_config(run_cfg, _reward_args(args))
+    cfg = reward_config(run_cfg, args.reward_func, _reward_weights(args))
     max_tokens = args.max_response_length or run_value(run_cfg, "data", "max_response_length", default=1024)
     n_gpus = count_gpus() if args.n_gpus is None else args.n_gpus
     if n_gpus and n_gpus % args.tp:

@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from launcher.flags import UsageError
+from core.errors import UsageError
 
 
 def parse_args(argv):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from launcher.flags import UsageError
+from core.errors import UsageError
 
 from .source import Source
 

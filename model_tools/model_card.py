@@ -4,7 +4,6 @@ from pathlib import Path
 
 from .run_info import command, last_val_accuracy, run_config, run_value, trained_steps
 
-
 WEIGHTS = {"adapter": "PEFT LoRA adapter", "merged-lora": "full (LoRA merged)", "full": "full"}
 
 

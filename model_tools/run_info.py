@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from launcher.metrics import read_records, training_steps, val_accuracy
+from core.metrics import read_records, training_steps, val_accuracy
 
 
 def run_config(run_dir: Path | None) -> dict | None:

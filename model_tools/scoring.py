@@ -5,22 +5,27 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from core.errors import UsageError
 from reward.math_score import extract_math_answer
 from reward.trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY
 
 
-def reward_config(run_cfg: dict | None, reward_args: list[str]):
+def reward_config(run_cfg: dict | None, specs: list[str], weights: list[float] | None = None):
     """The run's reward section, unless --reward_func/--reward_weights are given (then composed from
-    configs/ with those flags, as train.sh would)."""
+    configs/ with the same reward settings train.sh gives verl)."""
     from omegaconf import OmegaConf
 
-    if run_cfg is not None and not reward_args:
+    if run_cfg is not None and not specs:
         return OmegaConf.create(run_cfg)
-    from launcher import flags as F
-    from launcher.config import compose
+    from core.config import compose
+    from reward.spec import config_overrides, weight_overrides
+    from reward.user_file import RewardFileError
 
-    parsed = F.parse(reward_args, environ={})
-    return compose([o for o in F.flag_overrides(parsed.values) if o.lstrip("+").startswith("reward.")])
+    try:
+        overrides = config_overrides(specs) if specs else []
+    except RewardFileError as err:
+        raise UsageError(f"--reward_func {err}") from None
+    return compose(overrides + (weight_overrides(weights) if weights else []))
 
 
 @dataclass

@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher.flags import UsageError
-from launcher.runs import checkpoint_step
+from core.errors import UsageError
+from core.run_folders import checkpoint_step
 
 STEP_DIR = re.compile(r"global_step_(\d+)$")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

@@ -6,6 +6,8 @@ import re
 import threading
 from pathlib import Path
 
+from core.verl_internals import verl_math_dapo
+
 from .extract import answer_line, answer_tag, bare_answer, final_number, last_boxed, parse_number
 
 MAX_ANSWER_CHARS = 1000  # the extracted answer, not the response: keeps sympy away from huge inputs
@@ -33,24 +35,10 @@ def _math_verify(gold: str, pred: str) -> bool:
     return bool(gold_parsed and pred_parsed and verify(gold_parsed, pred_parsed, timeout_seconds=timeout))
 
 
-@functools.lru_cache(maxsize=1)
-def _verl_math_dapo():
-    """verl's math_dapo scorer module, loaded from its file: it needs only `re`, while importing it
-    as `verl.utils...` would import all of verl (torch included, seconds per scoring process)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("verl")
-    path = Path(spec.submodule_search_locations[0]) / "utils" / "reward_score" / "math_dapo.py"
-    module_spec = importlib.util.spec_from_file_location("_verl_math_dapo", path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
-
-
 def minerva_normalise(answer: str) -> str:
     """verl's Minerva/DAPO normalisation (units, `\\text{}`, `^\\circ`, `\\$`, thousands separators,
     `x = 5` -> `5`); with several `=` the answer is left as it is (a system, not one value)."""
-    return answer if answer.count("=") > 1 else _verl_math_dapo().normalize_final_answer(answer)
+    return answer if answer.count("=") > 1 else verl_math_dapo().normalize_final_answer(answer)
 
 
 def extract_math_answer(solution_str: str, unmarked: str = "short") -> str | None:

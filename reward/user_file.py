@@ -3,20 +3,14 @@
 import importlib.util
 import inspect
 import math
-import sys
 from pathlib import Path
 
+from .spec import RewardSpec
 from .trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY, call_trl, is_trl_function, settle
 
 
 class RewardFileError(Exception):
     """One line naming the file and what is wrong with it."""
-
-
-def split_spec(spec: str) -> tuple[str, str]:
-    """`path.py:name` -> (path.py, name); a plain path names `compute_score`."""
-    path, sep, name = spec.rpartition(":")
-    return (path, name) if sep and name.isidentifier() else (spec, "compute_score")
 
 
 _modules: dict[tuple, object] = {}  # (path, mtime, size) -> the imported module
@@ -30,8 +24,7 @@ def load(spec: str):
     """The function a `path.py[:name]` spec names, in either signature. The file is imported once
     per process while it is unchanged: the launcher's checks and the scorers ask for it repeatedly,
     and a reward module may import heavy things."""
-    path_text, name = split_spec(spec)
-    path = Path(path_text).expanduser()
+    path, name = (parsed := RewardSpec.parse(spec)).path, parsed.name
     if not path.is_file():
         raise RewardFileError(f"{path}: no such file")
     stat = path.stat()
@@ -87,7 +80,7 @@ def load_any(spec: str):
 def check(spec: str, sample: dict) -> float:
     """Call the function on one sample row; returns its score or raises RewardFileError."""
     fn = load_any(spec)
-    path = split_spec(spec)[0]
+    path = RewardSpec.parse(spec).path
     extra = dict(sample.get("extra_info") or {})
     if is_trl_function(load(spec)):  # what training hands a TRL function (reward/reward_manager.py)
         if sample.get("prompt") is not None:
@@ -109,6 +102,3 @@ def check(spec: str, sample: dict) -> float:
         raise RewardFileError(f"{path}: returned {result!r}; expected a number or a dict with a numeric 'score'")
     return float(score)
 
-
-if __name__ == "__main__":
-    print(check(sys.argv[1], {"data_source": "x", "solution_str": "", "ground_truth": ""}))

@@ -12,8 +12,8 @@ import logging
 import math
 
 from . import bounded
+from .spec import part_label
 from .trl_adapter import TRLRewardError
-from .user_file import split_spec
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +56,6 @@ def score_one(spec: str, data_source, solution_str, ground_truth, extra_info, kw
         raise RewardFunctionError(f"reward function {spec} returned {repr(result)[:80]} ({type(result).__name__}) "
                                   f"on {sample}; expected {expected}")
     return result
-
-
-def part_label(spec: str, specs: list[str]) -> str:
-    """The name a function's own value is logged under when several are combined."""
-    from pathlib import Path
-
-    path, name = split_spec(spec)
-    same_name = sum(split_spec(s)[1] == name for s in specs) > 1
-    return f"{Path(path).stem}.{name}" if same_name else name
 
 
 def compute_score(data_source, solution_str, ground_truth, extra_info=None, user_reward_functions=(),

@@ -46,7 +46,7 @@ plan 8 --tp 4 --preset adagrpo
 plan 8 --nnodes 2 --preset lowmem
 plan 8 --preset lora,drgrpo
 # The GPU plan tests and the attention-fallback evidence, with the GPU stack's versions.
-if "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_gpu_plans.py tests/test_attention_fallback.py; then
+if "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit/test_gpu_plans.py tests/unit/test_attention_fallback.py; then
   echo "check_gpu_stack: GPU plan and attention tests pass with the GPU stack"
 else
   echo "check_gpu_stack: GPU plan or attention tests FAILED with the GPU stack"; fails=$((fails + 1))

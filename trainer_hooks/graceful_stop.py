@@ -7,7 +7,7 @@ loop as if it were the last step, so `--resume` continues from it.
 verl's v1 trainer has no stop hook, so its "sync" trainer is replaced in verl's own registry
 (TRAINER_REGISTRY, `register_trainer`'s table) by a subclass. The registration waits for the
 trainer's module to be imported (in the trainer's process only: importing it costs ~10 s, too much
-for every worker that imports verl). tests/test_graceful_stop.py fails if verl's registry changes.
+for every worker that imports verl). tests/unit/test_graceful_stop.py fails if verl's registry changes.
 """
 
 import importlib.abc

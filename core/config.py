@@ -1,13 +1,28 @@
-"""Compose configs/grpo_trainer.yaml with verl's trainer config exactly as main_ppo will."""
+"""Compose configs/grpo_trainer.yaml with verl's trainer config exactly as main_ppo will; the presets there."""
 
 import difflib
 import re
 from pathlib import Path
 
-from .flags import UsageError
+from .errors import UsageError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIG_NAME = "grpo_trainer"
+PRESET_DIR = CONFIG_DIR / "preset"
+
+
+def preset_names() -> list[str]:
+    """Every `--preset` there is (configs/preset/*.yaml)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def hydra_value(value) -> str:
+    """A Python value as a Hydra override value (strings quoted where Hydra would split or parse them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and re.search(r"[\s,\[\]{}()'\"=:$\\]", value):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)
 
 
 def _compose(overrides: list[str]):

@@ -1,17 +1,59 @@
-"""The verl 0.9.1 internals adaGRPO's bridge relies on (adagrpo_ext/bridge.py, sampler.py,
-agent_loop.py, temperature_engine.py), pinned by name and signature: a verl upgrade that moves any
-of them fails here, in one place, before a run can fail inside Ray."""
+"""The verl internals core/verl_internals.py relies on, pinned by name and signature against the verl
+it names (VERL_VERSION): a verl upgrade that moves any of them fails here, in one place, before a run
+can fail inside Ray. Also the registries and public hooks the extensions plug into."""
 
 import inspect
+from pathlib import Path
 
 import pytest
+
+from core import verl_internals
 
 
 def _params(fn) -> list[str]:
     return list(inspect.signature(fn).parameters)
 
 
-def test_replay_buffer_internals_the_sampler_uses():
+def test_the_internals_module_names_the_installed_verl():
+    assert verl_internals.installed_verl() == verl_internals.VERL_VERSION
+    assert verl_internals.version_mismatch() is None
+    assert f"verl {verl_internals.VERL_VERSION}" in verl_internals.__doc__
+
+
+def test_nothing_outside_the_internals_module_calls_verls_private_replay_buffer_or_agent_loop():
+    repo = Path(__file__).resolve().parents[2]
+    private = ("_sync_metadata_from_transfer_queue", "_wait_for_next_poll", "_select_prompt_uids",
+               "_materialize_batch", ".partitions[", ".finished_keys", ".failure_keys", "__ray_actor_class__",
+               "_run_prompt", "math_dapo.py", 'ref.pop("log_prob', '"__rollout_n__"',
+               'rsplit("_", 2)', '"reward_extra_info"')
+    found = [f"{path.relative_to(repo)}: {name}" for path in repo.glob("*/**/*.py")
+             if path.parts[len(repo.parts)] not in ("tests", ".venv", "outputs", "core") for name in private
+             if name in path.read_text()]
+    assert not found, found
+
+
+def test_sample_keys_and_reward_fields_as_verl_writes_them():
+    assert verl_internals.sample_uid("3f2a-uid_0_1") == "3f2a-uid"
+    assert verl_internals.sample_session("3f2a_uid_2_11") == (2, 11)
+    assert verl_internals.reward_info({"reward_extra_info": {"acc": 1.0}}) == {"acc": 1.0}
+    assert verl_internals.success_value({"reward_extra_info": {"acc": 0.0}}, "acc", 0.7) == 0.0
+    assert verl_internals.success_value({}, "acc", 0.7) == 0.7
+
+
+def test_verls_math_dapo_file_loads_without_importing_verl():
+    module = verl_internals.verl_math_dapo()
+    assert module.normalize_final_answer("\\text{5 cm}") == "5"
+
+
+def test_the_worker_class_keeps_the_name_ray_ships_it_by():
+    from adagrpo_ext import agent_loop
+
+    cls = agent_loop._AdaAgentLoopWorker
+    assert (cls.__module__, cls.__qualname__) == ("adagrpo_ext.agent_loop", "_AdaAgentLoopWorker")
+    assert "_run_prompt" in vars(cls) and "__init__" in vars(cls)
+
+
+def test_replay_buffer_internals():
     from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
 
     assert "poll_interval" in _params(ReplayBuffer.__init__) and "sampler_kwargs" in _params(ReplayBuffer.__init__)
@@ -27,7 +69,7 @@ def test_replay_buffer_internals_the_sampler_uses():
         assert attribute in source, attribute
 
 
-def test_agent_loop_internals_the_manager_uses():
+def test_agent_loop_internals():
     from verl.trainer.ppo.v1 import agent_loop_tq
     from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import plan_for, write_jsonl
-from launcher.flags import UsageError
+from core.errors import UsageError
 
 
 def _rows(paths: str) -> list[int]:
@@ -160,7 +160,7 @@ def test_reward_check_reports_rows_keys_and_kwargs(tmp_path):
     responses.write_text('{"completion": "<answer>2</answer>"}\n')
 
     def check(*args):
-        return subprocess.run([sys.executable, "-m", "reward", "check", str(folder / "val.parquet"), *args],
+        return subprocess.run([sys.executable, "-m", "model_tools.reward_check", "check", str(folder / "val.parquet"), *args],
                               cwd=REPO, capture_output=True, text=True, timeout=120)
 
     out = check("--responses", str(responses))

@@ -77,10 +77,7 @@ def test_trains_and_saves_its_state(rescued):
 
 # The think-aware processor in training: the demo's responses open with "<answer>", used as the
 # end-of-thinking marker, so both scales occur in every response. Slow: a second trainer start.
-THINK = ["+actor_rollout_ref.rollout.engine_kwargs.vllm.logits_processors=['adagrpo_ext.think_logits:ThinkAwareTemperature']",
-         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_SCALE='1.6'",
-         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_ANSWER_SCALE='0.6'",
-         "+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_END='<answer>'"]
+from conftest import THINK  # noqa: E402
 
 
 @pytest.mark.slow

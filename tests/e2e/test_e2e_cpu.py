@@ -97,7 +97,7 @@ def test_checkpoint_and_config_written(three_steps):
 
 
 def test_extended_run_continues_from_its_last_checkpoint_in_the_same_folder(three_steps, extended):
-    from launcher.metrics import read_records, training_steps
+    from core.metrics import read_records, training_steps
 
     assert extended["run_dir"] == three_steps["run_dir"]
     assert extended["step_numbers"] == [4]  # step 4 only: restored from checkpoint 3
@@ -125,7 +125,7 @@ def test_finished_run_prints_eval_and_export_commands(extended):
 
 
 def test_eval_of_the_run_gives_its_own_validation_accuracy(extended, evaluated):
-    from launcher.metrics import read_records, val_accuracy
+    from core.metrics import read_records, val_accuracy
 
     trained = [val_accuracy(r["data"]) for r in read_records(extended["run_dir"] / "metrics.jsonl")]
     trained = [a for a in trained if a is not None]

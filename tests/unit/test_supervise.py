@@ -1,7 +1,6 @@
 """The supervisor around verl's process: progress, first error, watchdog, Ctrl-C, cleanup.
 Real child processes stand in for the trainer here; the e2e test runs the trainer itself."""
 
-import json
 import os
 import signal
 import sys
@@ -67,7 +66,7 @@ def test_ctrl_c_stops_the_run_and_its_children(tmp_path):
 
 
 def test_metrics_tail_follows_a_file_started_afresh(tmp_path):
-    from launcher.metrics import MetricsTail
+    from core.metrics import MetricsTail
 
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "data": {}}\n{"step": 2, "data": {}}\n')
@@ -117,7 +116,7 @@ def test_second_run_into_the_same_folder_is_refused_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    from launcher.flags import UsageError
+    from core.errors import UsageError
     from launcher.run_lock import hold
 
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "

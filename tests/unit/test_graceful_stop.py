@@ -3,7 +3,7 @@ saves the step in progress and ends its loop when the launcher's stop file appea
 
 The registry test fails loudly if verl renames or reshapes TRAINER_REGISTRY. The step-end test
 stands in a few attributes for a built trainer (a real one needs Ray, workers and a model; the
-slow test tests/test_slow_cpu_runs.py::test_sigterm_saves_the_step_and_resume_continues sends
+slow test tests/e2e/test_slow_cpu_runs.py::test_sigterm_saves_the_step_and_resume_continues sends
 SIGTERM to a real CPU run)."""
 
 import os

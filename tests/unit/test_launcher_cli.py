@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import REPO, plan_for
-from launcher.flags import UsageError
+from core.errors import UsageError
 
 
 def launch(*argv, env=None):

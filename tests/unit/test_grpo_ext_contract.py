@@ -1,6 +1,6 @@
 """The verl 0.9.1 internals the GRPO options rely on where verl has no public hook for what they
 need (grpo_ext/), pinned by name, signature or source: a verl upgrade that moves one fails here,
-in one place, before a run fails inside Ray. (tests/test_e2e_grpo_ext.py checks the same paths
+in one place, before a run fails inside Ray. (tests/e2e/test_e2e_grpo_ext.py checks the same paths
 in a real run.)"""
 
 import inspect

@@ -22,7 +22,7 @@ def _launch(out, *argv, env=None):
 
 
 def _steps(metrics) -> list[int]:
-    from launcher.metrics import read_records, training_steps
+    from core.metrics import read_records, training_steps
 
     return [r["step"] for r in training_steps(read_records(metrics))]
 
@@ -101,7 +101,7 @@ def test_smollm2_demo_learns_and_its_replies_end(tmp_path):
     the rollout and the trainer agreeing on log-probs, and replies stopping at <|im_end|>."""
     import json
 
-    from launcher.metrics import read_records, training_steps
+    from core.metrics import read_records, training_steps
 
     proc = subprocess.run([sys.executable, "-m", "launcher", "--preset", "smollm2", "--output_dir", str(tmp_path),
                            "--experiment", "smol"], cwd=REPO, capture_output=True, text=True, timeout=3600)

@@ -4,7 +4,7 @@ run folder), says so when there is nothing to continue, and batch sizes follow -
 import pytest
 
 from conftest import plan_for, write_jsonl
-from launcher.flags import UsageError
+from core.errors import UsageError
 
 
 def _torch_file(path):

@@ -16,7 +16,7 @@ from launcher.summary import summary_lines
 from reward import bounded, compute_score
 from reward.user_functions import compute_score as user_compute_score
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = f"""
 import sys
 sys.path.insert(0, {str(REPO)!r})

@@ -4,6 +4,7 @@ import pytest
 
 from launcher import flags as cli
 from launcher.inputs import check_files
+from reward.spec import RewardSpec
 from launcher.flags import FLAGS, UsageError, parse
 
 # (argv, the override it must produce)  -- one line per flag that maps to a Hydra key
@@ -92,7 +93,7 @@ def test_trl_reward_functions_repeat_with_weights_and_get_the_prompt_aware_manag
     f = tmp_path / "r.py"
     f.write_text("def a(completions, **kw):\n    return [1.0]\n\ndef b(completions, **kw):\n    return [0.0]\n")
     parsed = parse(["--reward_func", f"{f}:a", "--reward_func", f"{f}:b", "--reward_weights", "1,0.5"], environ={})
-    assert parsed.values["reward_func"] == [f"{f}:a", f"{f}:b"]
+    assert parsed.values["reward_func"] == [RewardSpec(f, "a"), RewardSpec(f, "b")]  # parsed once, into one value
     out = cli.flag_overrides(parsed.values)
     assert f"++reward.custom_reward_function.reward_kwargs.user_reward_functions=['{f}:a','{f}:b']" in out
     assert "++reward.custom_reward_function.reward_kwargs.user_reward_weights=[1.0,0.5]" in out

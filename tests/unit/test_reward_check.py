@@ -62,7 +62,7 @@ def test_a_trl_list_of_the_wrong_length_is_named(files):
 
 
 def _check(files, *args):
-    return subprocess.run([sys.executable, "-m", "reward", "check", str(files / "data.jsonl"), *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "model_tools.reward_check", "check", str(files / "data.jsonl"), *args], cwd=REPO,
                           capture_output=True, text=True, timeout=180)
 
 
@@ -122,7 +122,7 @@ def test_trl_functions_get_columns_strings_and_ids_as_trl_passes_them(files):
     (files / "tasks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (files / "tasks.py").write_text(TRL_TASKS)
     (files / "ids.py").write_text(TRL_IDS_ONLY)
-    out = subprocess.run([sys.executable, "-m", "reward", "check", str(files / "tasks.jsonl"), "--response", "2",
+    out = subprocess.run([sys.executable, "-m", "model_tools.reward_check", "check", str(files / "tasks.jsonl"), "--response", "2",
                           "--reward_func", f"{files / 'tasks.py'}:task_reward", "--reward_func",
                           f"{files / 'ids.py'}:short_reward", "--reward_weights", "1,0.5"], cwd=REPO,
                          capture_output=True, text=True, timeout=180)

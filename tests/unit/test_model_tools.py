@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from launcher.flags import UsageError
+from core.errors import UsageError
 from model_tools.source import resolve
 
 

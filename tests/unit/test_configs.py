@@ -2,8 +2,8 @@
 
 import pytest
 
-from launcher.config import CONFIG_DIR, compose
-from launcher.flags import UsageError
+from core.config import CONFIG_DIR, compose
+from core.errors import UsageError
 
 PRESETS = sorted(p.stem for p in (CONFIG_DIR / "preset").glob("*.yaml"))
 

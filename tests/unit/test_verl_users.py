@@ -126,7 +126,7 @@ def test_verl_legacy_reward_keys_are_honoured_as_verls_migration_reads_them(tmp_
 def test_a_legacy_key_verls_migration_drops_is_one_line(tmp_path, demo_model):
     import pytest
 
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     data = REPO / "outputs" / "demo"
     with pytest.raises(UsageError, match="reward_model.model.trust_remote_code: a legacy verl key"):

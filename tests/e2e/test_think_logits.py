@@ -74,7 +74,7 @@ def test_inside_vllm_cpu_the_answer_part_is_sampled_cooler(demo_model):
     """The demo model answers `<answer>N</answer>`, `<answer>` first. With it as the marker and
     answer_scale 0.01, 16 samples at temperature 1.0 all equal the greedy answer; without the
     processor's scaling the same sampling gives several answers."""
-    out = subprocess.run([sys.executable, str(REPO / "tests" / "think_logits_probe.py"), demo_model], cwd=REPO,
+    out = subprocess.run([sys.executable, str(REPO / "tests" / "e2e" / "think_logits_probe.py"), demo_model], cwd=REPO,
                          capture_output=True, text=True, timeout=600, env={**os.environ, "VERL_PLATFORM": "cpu"})
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     assert out.returncode == 0 and lines, out.stderr[-3000:]

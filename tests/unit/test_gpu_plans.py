@@ -80,7 +80,7 @@ def test_users_attention_choice_is_kept(gpus, user_data):
 
 
 def test_verl_validator_refusal_is_one_line(gpus, user_data):
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     gpus(8)
     with pytest.raises(UsageError, match="verl's config check: .*"):
@@ -90,7 +90,7 @@ def test_verl_validator_refusal_is_one_line(gpus, user_data):
 
 
 def test_device_gpu_previews_a_gpu_plan_without_gpus(monkeypatch, user_data):
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no nvidia-smi at all
     plan = build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--output_dir",
@@ -131,7 +131,7 @@ def test_a_plan_of_zero_steps_never_starts(gpus, tmp_path, user_data):
     import json
 
     from launcher.describe import plan_lines
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     gpus(8)
     data = tmp_path / "small.jsonl"
@@ -179,7 +179,7 @@ def _plan(user_data, *argv):
     (["actor_rollout_ref.rollout.name=trtllm"], "rollout.name=trtllm: tensorrt_llm is not installed here"),
 ])
 def test_engines_this_stack_lacks_are_one_line_before_ray(gpus, user_data, argv, says):
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     gpus(8)
     with pytest.raises(UsageError) as err:
@@ -188,7 +188,7 @@ def test_engines_this_stack_lacks_are_one_line_before_ray(gpus, user_data, argv,
 
 
 def test_lengths_fit_the_models_positions_unless_both_are_the_users(gpus, user_data):
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     gpus(2)  # the demo model has 256 positions; the defaults ask for 1024 + 1024
     fitted = _plan(user_data)
@@ -202,7 +202,7 @@ def test_lengths_fit_the_models_positions_unless_both_are_the_users(gpus, user_d
 
 
 def test_a_lora_adapter_path_that_is_not_an_adapter_is_refused(gpus, user_data, tmp_path):
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     gpus(2)
     with pytest.raises(UsageError, match=r"lora_adapter_path=.*nowhere: the folder does not exist"):

@@ -18,7 +18,7 @@ from grpo_ext.engine import MicroBatchContext
 from grpo_ext.settings import SettingsError, from_mapping
 from launcher.flags import UsageError, parse
 from launcher.plan import build_plan
-from trainer_hooks.replay_buffer import sample_uid
+from core.verl_internals import sample_uid
 
 UIDS = ["a", "a", "a", "a", "b", "b"]
 

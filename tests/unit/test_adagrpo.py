@@ -240,7 +240,7 @@ def test_state_lives_in_the_checkpoint_verl_keeps(tmp_path):
 ])
 def test_adagrpo_combinations_refused_in_one_line(tmp_path, argv, needle):
     from conftest import plan_for
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     with pytest.raises(UsageError) as err:
         plan_for(*argv, out=tmp_path)
@@ -267,7 +267,7 @@ def test_advantage_cap():
 
 def test_unquoted_number_in_ray_env_is_one_line(tmp_path):
     from conftest import plan_for
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     with pytest.raises(UsageError, match=r"Ray takes env vars as strings; quote the value: .*ADAGRPO_THINK_SCALE='1.6'"):
         plan_for("+ray_kwargs.ray_init.runtime_env.env_vars.ADAGRPO_THINK_SCALE=1.6", out=tmp_path)
@@ -275,8 +275,8 @@ def test_unquoted_number_in_ray_env_is_one_line(tmp_path):
 
 def test_think_scales_need_the_processor_and_warn_without_adagrpo_engine(tmp_path):
     from conftest import plan_for
-    from launcher.flags import UsageError
-    from test_e2e_adagrpo import THINK
+    from core.errors import UsageError
+    from conftest import THINK
 
     assert plan_for("--preset", "adagrpo", *THINK, out=tmp_path).warnings == []
     assert "verl's stock engine" in plan_for(*THINK, out=tmp_path).warnings[0]

@@ -16,8 +16,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY
-from .user_file import split_spec
+from reward.spec import RewardSpec, weights_mismatch
+from reward.trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,11 +85,11 @@ def _scorer(args, kwargs: dict):
     combined by --reward_weights, each bounded (reward/bounded.py)."""
     timeout = {"reward_timeout": args.reward_timeout} if args.reward_timeout else {}
     if not args.reward_func:
-        from . import compute_score
+        from reward import compute_score
 
         return lambda *a, **kw: compute_score(*a, **kw, **kwargs, **timeout)
-    from .user_file import RewardFileError, load
-    from .user_functions import compute_score as user_compute_score
+    from reward.user_file import RewardFileError, load
+    from reward.user_functions import compute_score as user_compute_score
 
     for spec in args.reward_func:
         try:
@@ -97,17 +97,16 @@ def _scorer(args, kwargs: dict):
         except RewardFileError as err:
             raise CheckError(str(err)) from None
     weights = [float(w) for w in args.reward_weights.split(",")] if args.reward_weights else None
-    if weights is not None and len(weights) != len(args.reward_func):
-        raise CheckError(f"--reward_weights: {len(weights)} weight(s) for {len(args.reward_func)} --reward_func; "
-                         f"one per function, in order")
-    specs = [str(Path(split_spec(s)[0]).resolve()) + (":" + split_spec(s)[1]) for s in args.reward_func]
+    if why := weights_mismatch(weights, args.reward_func):
+        raise CheckError(why)
+    specs = [str(RewardSpec.parse(s).resolved()) for s in args.reward_func]
     return lambda *a, **kw: user_compute_score(*a, user_reward_functions=specs, user_reward_weights=weights,
                                                **kw, **kwargs, **timeout)
 
 
 def _parts(result, args) -> str:
     """Each function's own value when several are combined; `none`: it gave no score (left out)."""
-    from .user_functions import part_label
+    from reward.user_functions import part_label
 
     specs = args.reward_func or []
     if len(specs) < 2 or not isinstance(result, dict):
@@ -157,7 +156,7 @@ def check(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="reward", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="reward.sh", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("check", help="score responses against a parquet file's ground truths")
     p.add_argument("data", type=Path)

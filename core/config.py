@@ -11,6 +11,11 @@ CONFIG_NAME = "grpo_trainer"
 PRESET_DIR = CONFIG_DIR / "preset"
 
 
+def ray_env_vars(cfg) -> dict:
+    """The env vars verl's Ray job gives every worker (ray_kwargs.ray_init.runtime_env.env_vars)."""
+    return ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {}) or {}
+
+
 def preset_names() -> list[str]:
     """Every `--preset` there is (configs/preset/*.yaml)."""
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))

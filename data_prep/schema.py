@@ -3,14 +3,10 @@
 import json
 from dataclasses import dataclass, field
 
-from reward.sources import BUILTIN_SOURCES
+from reward.sources import SOURCES
 
 from .readers import DataError
 
-# Sources whose ground truth may be a list of accepted answers.
-LIST_ANSWER_SOURCES = {"qa", "trivia"}
-ABILITY = {"math_reasoning": "math", "gsm8k": "math", "math": "math", "code": "code", "code_generation": "code",
-           "qa": "qa", "trivia": "qa", "classification": "classification"}
 
 
 @dataclass
@@ -39,7 +35,7 @@ def normalise_ground_truth(value, data_source: str, where: str):
         if not value.strip():
             raise DataError(f"{where}: ground_truth is empty")
         return value
-    if isinstance(value, (list, tuple)) and data_source in LIST_ANSWER_SOURCES and value \
+    if isinstance(value, (list, tuple)) and data_source in SOURCES and SOURCES[data_source].list_answers and value \
             and all(isinstance(v, str) for v in value):
         # Parquet needs one type per column: aliases travel as a JSON list in the string.
         return json.dumps(list(value), ensure_ascii=False)
@@ -55,11 +51,11 @@ def make_row(question, ground_truth, data_source: str, style: PromptStyle, where
     return {
         "data_source": data_source,
         "prompt": style.messages(question),
-        "ability": ABILITY.get(data_source, "other"),
+        "ability": SOURCES[data_source].ability if data_source in SOURCES else "other",
         "reward_model": {"style": "rule", "ground_truth": normalise_ground_truth(ground_truth, data_source, where)},
         "extra_info": {"source_row": where, **(extra or {})},
     }
 
 
 def is_known_source(name: str) -> bool:
-    return name in BUILTIN_SOURCES
+    return name in SOURCES

@@ -11,8 +11,6 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
-# Qwen's ChatML markers, so verl's Qwen-family token handling applies unchanged.
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_end|>", "<|im_start|>"]
 # Ordinary added tokens: one id each, and still visible in decoded text (rewards parse them).
 ANSWER_TAGS = ["<answer>", "</answer>"]
 CHAT_TEMPLATE = (

@@ -1,9 +1,12 @@
-"""The `grpo_ext:` block of configs/grpo_trainer.yaml, checked once so a wrong value is one line
-naming its key (at launch, by the launcher's preflight, and again where verl builds the sampler)."""
+"""The `grpo_ext:` block, parsed and checked once so a wrong value is one line naming its key (at
+launch, by grpo_ext/launch.py, and again where verl builds the sampler). Its defaults are those of
+grpo_ext/grpo_ext.yaml, the one place they are written: what a caller leaves out comes from there."""
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
-
+DEFAULTS_FILE = Path(__file__).resolve().with_name("grpo_ext.yaml")
 CURRICULUM_MODES = ("easy_first", "hard_first", "replay_hard")
 
 
@@ -13,26 +16,26 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class GrpoExtSettings:
-    success_key: str = "acc"  # the reward field that says "correct" (else the summed reward)
-    success_threshold: float = 1.0
-    dynamic_clip: bool = False
-    clip_low: float = 0.1  # clip epsilon of a group every sample solved
-    clip_high: float = 0.3  # ... of a group none solved
-    difficulty_scale: bool = False
-    difficulty_alpha: float = 0.5
-    difficulty_normalize: bool = False
-    length_norm: bool = False
-    length_buckets: int = 4
-    length_scale: bool = True
-    similarity: bool = False
-    similarity_alpha: float = 0.5
-    similarity_temperature: float = 0.2
-    similarity_ngram: int = 3
-    curriculum: bool = False
-    curriculum_mode: str = "easy_first"
-    prefix: bool = False
-    prefix_dropout: float = 0.0
-    prefix_sft_coef: float = 0.0
+    success_key: str  # the reward field that says "correct" (else the summed reward)
+    success_threshold: float
+    dynamic_clip: bool
+    clip_low: float  # clip epsilon of a group every sample solved
+    clip_high: float  # ... of a group none solved
+    difficulty_scale: bool
+    difficulty_alpha: float
+    difficulty_normalize: bool
+    length_norm: bool
+    length_buckets: int
+    length_scale: bool
+    similarity: bool
+    similarity_alpha: float
+    similarity_temperature: float
+    similarity_ngram: int
+    curriculum: bool
+    curriculum_mode: str
+    prefix: bool
+    prefix_dropout: float
+    prefix_sft_coef: float
 
     @property
     def shapes_rewards(self) -> bool:
@@ -43,33 +46,50 @@ class GrpoExtSettings:
         return self.dynamic_clip or self.difficulty_scale or self.shapes_rewards or self.curriculum
 
 
-def _get(block, key, default):
-    if block is None:
-        return default
-    value = block.get(key, default) if hasattr(block, "get") else default
-    return default if value is None else value
+@functools.lru_cache(maxsize=1)
+def defaults() -> dict:
+    import yaml
+
+    return yaml.safe_load(DEFAULTS_FILE.read_text())
+
+
+def merged(given, base: dict | None = None, where: str = "grpo_ext") -> dict:
+    """The defaults with `given` (a dict or DictConfig, None: nothing) laid over them; a key the
+    defaults do not have is an error naming it."""
+    base = defaults() if base is None else base
+    if hasattr(given, "items") and not isinstance(given, dict):
+        from omegaconf import OmegaConf
+
+        given = OmegaConf.to_container(given, resolve=True)
+    out = dict(base)
+    for key, value in (given or {}).items():
+        if key not in base:
+            raise SettingsError(f"{where}.{key} is not an option; valid: {', '.join(base)}")
+        out[key] = merged(value, base[key], f"{where}.{key}") if isinstance(base[key], dict) else value
+    return {k: (v if v is not None or base[k] is None else base[k]) for k, v in out.items()}
 
 
 def from_mapping(cfg) -> GrpoExtSettings:
     """From the `grpo_ext` config block (a DictConfig or dict; None: everything off)."""
-    cfg = cfg or {}
-    clip, diff = _get(cfg, "dynamic_clip", {}), _get(cfg, "difficulty_scale", {})
-    length, sim = _get(cfg, "length_norm", {}), _get(cfg, "similarity", {})
-    curriculum, prefix = _get(cfg, "curriculum", {}), _get(cfg, "prefix", {})
+    b = merged(cfg)
+    clip, diff, length, sim = b["dynamic_clip"], b["difficulty_scale"], b["length_norm"], b["similarity"]
+    curriculum, prefix = b["curriculum"], b["prefix"]
     s = GrpoExtSettings(
-        success_key=str(_get(cfg, "success_key", "acc")),
-        success_threshold=float(_get(cfg, "success_threshold", 1.0)),
-        dynamic_clip=bool(_get(clip, "enable", False)), clip_low=float(_get(clip, "low", 0.1)),
-        clip_high=float(_get(clip, "high", 0.3)),
-        difficulty_scale=bool(_get(diff, "enable", False)), difficulty_alpha=float(_get(diff, "alpha", 0.5)),
-        difficulty_normalize=bool(_get(diff, "normalize", False)),
-        length_norm=bool(_get(length, "enable", False)), length_buckets=int(_get(length, "buckets", 4)),
-        length_scale=bool(_get(length, "scale", True)),
-        similarity=bool(_get(sim, "enable", False)), similarity_alpha=float(_get(sim, "alpha", 0.5)),
-        similarity_temperature=float(_get(sim, "temperature", 0.2)), similarity_ngram=int(_get(sim, "ngram", 3)),
-        curriculum=bool(_get(curriculum, "enable", False)), curriculum_mode=str(_get(curriculum, "mode", "easy_first")),
-        prefix=bool(_get(prefix, "enable", False)), prefix_dropout=float(_get(prefix, "dropout", 0.0)),
-        prefix_sft_coef=float(_get(prefix, "sft_coef", 0.0)))
+        success_key=str(b["success_key"]), success_threshold=float(b["success_threshold"]),
+        dynamic_clip=bool(clip["enable"]), clip_low=float(clip["low"]), clip_high=float(clip["high"]),
+        difficulty_scale=bool(diff["enable"]), difficulty_alpha=float(diff["alpha"]),
+        difficulty_normalize=bool(diff["normalize"]),
+        length_norm=bool(length["enable"]), length_buckets=int(length["buckets"]), length_scale=bool(length["scale"]),
+        similarity=bool(sim["enable"]), similarity_alpha=float(sim["alpha"]),
+        similarity_temperature=float(sim["temperature"]), similarity_ngram=int(sim["ngram"]),
+        curriculum=bool(curriculum["enable"]), curriculum_mode=str(curriculum["mode"]),
+        prefix=bool(prefix["enable"]), prefix_dropout=float(prefix["dropout"]),
+        prefix_sft_coef=float(prefix["sft_coef"]))
+    _check(s)
+    return s
+
+
+def _check(s: GrpoExtSettings) -> None:
     if not 0 < s.clip_low <= s.clip_high < 1:
         raise SettingsError(f"grpo_ext.dynamic_clip: need 0 < low <= high < 1, got low={s.clip_low} high={s.clip_high}")
     if not 0 <= s.difficulty_alpha <= 1:
@@ -89,4 +109,3 @@ def from_mapping(cfg) -> GrpoExtSettings:
         raise SettingsError(f"grpo_ext.prefix.dropout={s.prefix_dropout}: give a probability in [0, 1]")
     if s.prefix_sft_coef < 0:
         raise SettingsError(f"grpo_ext.prefix.sft_coef={s.prefix_sft_coef}: give 0 (off) or a positive weight")
-    return s

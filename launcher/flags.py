@@ -188,7 +188,7 @@ FLAGS: tuple[Flag, ...] = (
          to_overrides=lambda _: ["actor_rollout_ref.actor.use_kl_loss=false"]),
     Flag("norm_adv_by_std", "divide group advantages by their std (false = DrGRPO)",
          ("algorithm.norm_adv_by_std_in_grpo",), _bool, env="NORM_ADV_BY_STD", metavar="BOOL"),
-    # TRL's GRPOConfig names, each onto verl's own key (README: "TRL's GRPOConfig names")
+    # TRL's GRPOConfig names, each onto verl's own key (docs/rewards.md: "TRL's GRPOConfig names")
     Flag("loss_type", "loss aggregation alone, TRL's loss_type: grpo, bnpo, dapo or dr_grpo (verl's "
          "actor.loss_agg_mode)", env="LOSS_TYPE", metavar="TYPE", choices=tuple(TRL_LOSS_TYPES),
          to_overrides=lambda v: [f"actor_rollout_ref.actor.loss_agg_mode={TRL_LOSS_TYPES[v]}"]),
@@ -206,7 +206,7 @@ FLAGS: tuple[Flag, ...] = (
          parse=_no_verl_equivalent("mask_truncated_completions"), metavar="BOOL"),
     Flag("top_entropy_quantile", "TRL's option: not available (verl 0.9.1 has no counterpart)",
          parse=_no_verl_equivalent("top_entropy_quantile"), metavar="Q"),
-    # Group-level options (grpo_ext/): the launcher wires verl's hooks for them (launcher/grpo_ext_wiring.py).
+    # Group-level options (grpo_ext/): grpo_ext/launch.py wires verl's hooks for them.
     Flag("dynamic_clip", "PPO clip epsilon per sample, LOW for groups all solved to HIGH for groups none solved",
          env="DYNAMIC_CLIP", parse=_clip_pair, metavar="LOW,HIGH", name_part=lambda v: [f"dclip{v[0]:g}_{v[1]:g}"],
          to_overrides=lambda v: ["grpo_ext.dynamic_clip.enable=true", f"grpo_ext.dynamic_clip.low={v[0]}",
@@ -236,7 +236,8 @@ FLAGS: tuple[Flag, ...] = (
          env="MAX_RESPONSE_LENGTH", metavar="N"),
     Flag("temperature", "rollout sampling temperature", ("actor_rollout_ref.rollout.temperature",), _float,
          env="TEMPERATURE", metavar="T"),
-    Flag("reward_func", "reward file: compute_score (verl) or a TRL reward function (PATH:NAME); repeatable",
+    Flag("reward_func", "reward file: compute_score (verl) or a TRL reward function (PATH:NAME); repeatable; "
+         "verl calls it through reward.user_functions (reward.custom_reward_function)",
          env="REWARD_FUNC", metavar="PATH[:NAME]", parse=_reward_spec, to_overrides=_reward_funcs,
          repeatable=True, name_part=lambda specs: [s.run_name for s in specs]),
     Flag("reward_weights", "weights of several --reward_func, in order (TRL's reward_weights)", parse=_weights,

@@ -13,7 +13,8 @@ from core.verl_internals import version_mismatch
 from trainer_hooks.graceful_stop import STOP_FILE_ENV
 
 from . import flags as F
-from . import grpo_ext_wiring, inputs, legacy_keys, preflight, special_tokens
+from . import inputs, legacy_keys, preflight, special_tokens
+from .extensions import wire_all
 from .flags import Parsed
 from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, count_gpus, fit_micro_batches, fit_mini_batch,
                        fit_overlong_buffer, fit_positions, fit_token_budgets, flash_attn_works)
@@ -80,6 +81,7 @@ class Context:
     values: dict
     train_files: list[str]
     gpu: bool
+    extensions: list = field(default_factory=list)  # what each extension's wire() handed back
 
 
 def _target_gpus(values: dict, dry_run: bool) -> int:
@@ -288,8 +290,8 @@ def build_plan(parsed: Parsed) -> Plan:
     overrides += [f"+ray_kwargs.ray_init.runtime_env.env_vars.{k}='{v}'" for k, v in env_delta.items()]
     overrides += user_overrides
     cfg = compose(overrides)
-    wired = grpo_ext_wiring.wire(cfg, user_keys)
-    overrides += wired
+    extensions = wire_all(cfg, user_keys)
+    overrides += [o for wired in extensions for o in wired.overrides]
     guarded, guard_warnings = _remove_padding_guard(cfg)
     overrides += guarded
     notes += _reward_bound_note(cfg)
@@ -316,7 +318,7 @@ def build_plan(parsed: Parsed) -> Plan:
 
     checkpoint_dir = Path(str(cfg.trainer.default_local_dir))
     total_steps = _total_steps(cfg, train_rows)
-    ctx = Context(values, train_files, gpu)
+    ctx = Context(values, train_files, gpu, extensions)
     warnings = guard_warnings + preflight.run_checks(cfg, ctx)
     finished = check_resume(run_dir, checkpoint_dir, total_steps) if values.get("resume") else None
     if values.get("resume") and not finished:

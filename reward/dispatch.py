@@ -7,22 +7,15 @@ from .bounded import DEFAULT_TIMEOUT_S
 from .code_score import code
 from .format_score import format_boxed, format_lenient, format_strict
 from .math_score import numeric, symbolic
+from .sources import SOURCES
 from .text_score import classification, qa
 
-SCORERS = {
-    "math_reasoning": numeric,
-    "gsm8k": numeric,
-    "math": symbolic,
-    "code": code,
-    "code_generation": code,
-    "qa": qa,
-    "trivia": qa,
-    "classification": classification,
-}
+_FUNCTIONS = {f.__name__: f for f in (numeric, symbolic, code, qa, classification)}
+SCORERS = {name: _FUNCTIONS[source.scorer] for name, source in SOURCES.items()}
 # verl's own data_source names (its preprocess scripts write them) for what our scorers judge on
 # the same 0/1 scale: ours score them, e.g. GSM8K answers with or without `####`. verl's strict
 # `####` scorer agrees with OpenAI's labelled GSM8K solutions far less often. Names whose verl
-# scale differs (math_dapo, aime*: +1 right / -1 wrong) keep verl's scorer (README "Rewards").
+# scale differs (math_dapo, aime*: +1 right / -1 wrong) keep verl's scorer (docs/rewards.md).
 VERL_NAMES = {"openai/gsm8k": "gsm8k", "lighteval/MATH": "math", "DigitalLearningGmbH/MATH-lighteval": "math",
               "HuggingFaceH4/MATH-500": "math"}
 # Extra components for weighted combination; "accuracy" is the data source's own scorer.

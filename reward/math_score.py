@@ -1,10 +1,8 @@
 """Math scorers: numeric final answers (math_reasoning, gsm8k) and symbolic ones (math)."""
 
-import functools
 import logging
 import re
 import threading
-from pathlib import Path
 
 from core.verl_internals import verl_math_dapo
 

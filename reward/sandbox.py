@@ -26,8 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
-NOBODY = 65534
-
 
 @dataclass(frozen=True)
 class Limits:

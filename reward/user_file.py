@@ -13,6 +13,16 @@ class RewardFileError(Exception):
     """One line naming the file and what is wrong with it."""
 
 
+def finite_score(result) -> float | None:
+    """The score of a reward function's result (a number, or a dict's `score`) when it is a finite
+    number, else None (a bool, a string, NaN, a dict without one): the one test of what a user's
+    function returned, before training and in it."""
+    value = result.get("score") if isinstance(result, dict) else result
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 _modules: dict[tuple, object] = {}  # (path, mtime, size) -> the imported module
 
 
@@ -82,7 +92,7 @@ def check(spec: str, sample: dict) -> float:
     fn = load_any(spec)
     path = RewardSpec.parse(spec).path
     extra = dict(sample.get("extra_info") or {})
-    if is_trl_function(load(spec)):  # what training hands a TRL function (reward/reward_manager.py)
+    if getattr(fn, "trl", False):  # what training hands a TRL function (reward/reward_manager.py)
         if sample.get("prompt") is not None:
             extra[PROMPT_KEY] = sample["prompt"]
         # stand-in token ids (one per byte) so length-based functions (TRL's overlong and cosine
@@ -97,8 +107,8 @@ def check(spec: str, sample: dict) -> float:
     except Exception as err:
         raise RewardFileError(f"{path}: raised on a sample row ({sample['data_source']!r}): "
                               f"{type(err).__name__}: {err}") from None
-    score = result.get("score") if isinstance(result, dict) else result
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+    score = finite_score(result)
+    if score is None:
         raise RewardFileError(f"{path}: returned {result!r}; expected a number or a dict with a numeric 'score'")
-    return float(score)
+    return score
 

@@ -14,6 +14,7 @@ import math
 from . import bounded
 from .spec import part_label
 from .trl_adapter import TRLRewardError
+from .user_file import finite_score
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +47,10 @@ def score_one(spec: str, data_source, solution_str, ground_truth, extra_info, kw
     except Exception as err:
         sample = describe_sample(data_source, solution_str, ground_truth, extra_info)
         raise RewardFunctionError(f"reward function {spec} raised {type(err).__name__}: {err} (on {sample})") from None
-    value = result.get("score") if isinstance(result, dict) else result
     trl = getattr(fn, "trl", False)
-    if value is None and trl:
-        return result
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if trl and (result.get("score") if isinstance(result, dict) else result) is None:
+        return result  # TRL's "no score"
+    if finite_score(result) is None:
         sample = describe_sample(data_source, solution_str, ground_truth, extra_info)
         expected = "a finite float or None" if trl else "a finite number, or a dict with a numeric 'score'"
         raise RewardFunctionError(f"reward function {spec} returned {repr(result)[:80]} ({type(result).__name__}) "

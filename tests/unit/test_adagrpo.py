@@ -168,17 +168,23 @@ def test_settings_errors_name_the_key(options, needle):
     assert needle in str(err.value) and "\n" not in str(err.value)
 
 
-def test_config_defaults_match_settings_defaults():
-    from launcher.plan import compose
+def test_the_defaults_are_written_once_in_the_extensions_yaml_and_a_preset_alone_switches_it_on():
+    """adagrpo_ext/adagrpo.yaml is the composed block and what a caller leaves out; no other default."""
+    import dataclasses
+
+    import yaml
+
+    from adagrpo_ext.settings import DEFAULTS_FILE
+    from core.config import compose
+
+    written = yaml.safe_load(DEFAULTS_FILE.read_text())
+    plain = compose(["preset=[grpo]"])
+    assert dict(plain.adagrpo) == written and written["enable"] is False
+    assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(AdaGRPOSettings) if f.name in written)
+    assert dataclasses.asdict(from_mapping({})) == dataclasses.asdict(from_mapping(plain.adagrpo))
     cfg = compose(["preset=[grpo,adagrpo]"])
-    block = dict(cfg.adagrpo)
-    assert block.pop("enable") is True
-    defaults = AdaGRPOSettings()
-    for key, value in block.items():
-        expected = getattr(defaults, key)
-        assert (tuple(value) if isinstance(expected, tuple) else value) == expected, key
-    assert cfg.algorithm.adv_estimator == "adagrpo"
-    assert compose(["preset=[grpo]"]).adagrpo.enable is False
+    assert cfg.adagrpo.enable is True and cfg.algorithm.adv_estimator == "adagrpo"
+    assert from_mapping(cfg.trainer.v1.sampler.sampler_kwargs.adagrpo).enable  # what the sampler is handed
 
 
 # ---- state across a resume --------------------------------------------------------------------

@@ -155,3 +155,15 @@ def test_trl_epsilon_high_wins_over_epsilon_and_what_verl_lacks_is_one_line():
         parse(["--top_entropy_quantile", "0.2"], environ={})
     with pytest.raises(UsageError, match="is not one of grpo, bnpo, dapo, dr_grpo"):
         parse(["--loss_type", "cispo"], environ={})
+
+
+def test_the_flag_reference_is_the_flag_table():
+    """docs/flags.md is generated from FLAGS; regenerate it with `python -m launcher.flag_docs > docs/flags.md`."""
+    from pathlib import Path
+
+    from launcher.flag_docs import render
+
+    written = (Path(__file__).resolve().parents[2] / "docs" / "flags.md").read_text()
+    assert written == render(), "docs/flags.md is stale: run `python -m launcher.flag_docs > docs/flags.md`"
+    for flag in FLAGS:
+        assert f"`--{flag.name}`" in written, flag.name

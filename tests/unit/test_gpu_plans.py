@@ -209,3 +209,19 @@ def test_a_lora_adapter_path_that_is_not_an_adapter_is_refused(gpus, user_data, 
         _plan(user_data, f"actor_rollout_ref.model.lora_adapter_path={tmp_path / 'nowhere'}")
     with pytest.raises(UsageError, match="the folder has no adapter_config.json"):
         _plan(user_data, f"actor_rollout_ref.model.lora_adapter_path={tmp_path}")
+
+
+@pytest.mark.parametrize("n_gpus", [0, 8])
+def test_a_verl_other_than_the_one_our_internals_were_written_against_stops_cpu_and_gpu_plans(
+        n_gpus, gpus, user_data, monkeypatch):
+    from core import verl_internals
+    from core.errors import UsageError
+
+    if n_gpus:
+        gpus(n_gpus)
+    monkeypatch.setattr(verl_internals, "installed_verl", lambda: "0.10.0")
+    with pytest.raises(UsageError, match=r"verl 0.10.0 is installed; this project relies on internals of verl 0.9.1 "
+                                         r"\(core/verl_internals.py\)"):
+        _plan(user_data)
+    monkeypatch.setenv("GRPO_SKIP_VERSION_CHECK", "1")
+    assert _plan(user_data).gpu == bool(n_gpus)

@@ -178,6 +178,37 @@ def _plan(argv):
     return build_plan(parse([*argv, "--dry-run"], environ={}))
 
 
+def test_the_defaults_are_written_once_in_the_extensions_yaml():
+    import dataclasses
+
+    import yaml
+
+    from omegaconf import OmegaConf
+
+    from core.config import compose
+    from grpo_ext.settings import DEFAULTS_FILE, GrpoExtSettings
+
+    written = yaml.safe_load(DEFAULTS_FILE.read_text())
+    assert OmegaConf.to_container(compose([]).grpo_ext) == written
+    assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(GrpoExtSettings))
+    assert from_mapping(None) == from_mapping({}) == from_mapping(compose([]).grpo_ext)
+    with pytest.raises(SettingsError, match="grpo_ext.dynamic_clip.lo is not an option; valid: enable, low, high"):
+        from_mapping({"dynamic_clip": {"lo": 0.2}})
+
+
+def test_a_preset_alone_switches_an_option_on_with_its_hooks():
+    from core.config import PRESET_DIR
+
+    preset = PRESET_DIR / f"tmp_dynamic_clip_{__import__('os').getpid()}.yaml"
+    preset.write_text("# @package _global_\ngrpo_ext:\n  dynamic_clip:\n    enable: true\n")
+    try:
+        cfg = _plan(["--preset", preset.stem]).cfg
+    finally:
+        preset.unlink()
+    assert cfg.actor_rollout_ref.actor.policy_loss.loss_mode == "dynamic_clip"
+    assert cfg.ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR == "grpo_ext"
+
+
 def test_flags_wire_verls_hooks():
     cfg = _plan(["--dynamic_clip", "0.05,0.4", "--difficulty_scale", "0.5", "--length_norm", "3",
                  "--similarity_weight", "0.25"]).cfg
@@ -298,7 +329,7 @@ def test_prefix_flags_need_prefixed_rows():
 
 
 def test_prefix_flags_wire_the_agent_loop_and_loss(prefixed):
-    from launcher.grpo_ext_wiring import prefixed_rows
+    from grpo_ext.launch import prefixed_rows
 
     assert prefixed_rows([prefixed[1]]) == 16
     cfg = _plan([*prefixed, "--prefix_dropout", "0.3", "--prefix_sft", "0.05"]).cfg

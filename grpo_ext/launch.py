@@ -1,5 +1,6 @@
-"""The verl hooks each grpo_ext option needs, set from the composed config so a flag
-(--dynamic_clip, --difficulty_scale) and a raw `grpo_ext.<option>.enable=true` wire the same way.
+"""grpo_ext at launch: its block parsed once, the verl hooks each option needs set from the composed
+config, so a flag (--dynamic_clip, --difficulty_scale), a preset and a raw
+`grpo_ext.<option>.enable=true` wire the same way, then what cannot work together refused.
 
 - dynamic clipping: policy loss `dynamic_clip` and an engine that lets it read per-sample fields
   (VERL_ENGINE_VENDOR=grpo_ext; adaGRPO's engine does it too, so its vendor stays);
@@ -16,27 +17,36 @@ import yaml
 from omegaconf import OmegaConf, open_dict
 
 from core.errors import UsageError
+from core.extensions import Wired
+
+from .settings import GrpoExtSettings, SettingsError, from_mapping
 
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 ENGINE_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR"
 CURRICULUM_PATH = "pkg://grpo_ext.curriculum"
 PREFIX_LOOP = "prefix_guided"
-AGENT_LOOPS_FILE = str(Path(__file__).resolve().parent.parent / "grpo_ext" / "agent_loops.yaml")
+AGENT_LOOPS_FILE = str(Path(__file__).resolve().with_name("agent_loops.yaml"))
 SAMPLERS = ("pkg://trainer_hooks.replay_buffer:QuickPollReplayBuffer", "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer")
 
 
-def settings(cfg):
-    from grpo_ext.settings import SettingsError, from_mapping
-
+def wire(cfg, user_keys: set[str]) -> Wired:
+    """The launcher's one call (core/extensions.py): the block parsed once, the hooks set on `cfg`."""
     try:
-        return from_mapping(cfg.get("grpo_ext"))
+        s = from_mapping(cfg.get("grpo_ext"))
     except SettingsError as err:
         raise UsageError(str(err)) from None
 
+    def check(cfg, train_files: list[str]) -> list[str]:
+        _check(cfg, s)
+        if s.prefix and prefixed_rows(train_files) == 0:
+            raise UsageError(f"--prefix_dropout / --prefix_sft: no training row of {', '.join(train_files)} has a "
+                             "prefix (extra_info.prefix); write them with ./data_prep.sh convert ... --prefix-file FILE")
+        return []
 
-def wire(cfg, user_keys: set[str]) -> list[str]:
-    """Set the hooks on `cfg`; returns the overrides that make verl's own composition agree."""
-    s = settings(cfg)
+    return Wired(_hooks(cfg, s, user_keys), check)
+
+
+def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
     out = []
     if s.dynamic_clip:
         mode = OmegaConf.select(cfg, LOSS_KEY)
@@ -93,9 +103,8 @@ def wire(cfg, user_keys: set[str]) -> list[str]:
     return out
 
 
-def check(cfg) -> None:
+def _check(cfg, s: GrpoExtSettings) -> None:
     """Refuse hooks set without their option, and options without the sampler that runs them."""
-    s = settings(cfg)
     if OmegaConf.select(cfg, LOSS_KEY) == "prefix_sft" and not s.prefix_sft_coef:
         raise UsageError(f"{LOSS_KEY}=prefix_sft needs --prefix_sft C (grpo_ext.prefix.sft_coef > 0)")
     if OmegaConf.select(cfg, LOSS_KEY) == "dynamic_clip" and not s.dynamic_clip:
@@ -124,8 +133,3 @@ def prefixed_rows(train_files: list[str]) -> int:
         count += sum(1 for info in column if isinstance(info, dict) and info.get("prefix"))
     return count
 
-
-def check_prefixes(cfg, train_files: list[str]) -> None:
-    if settings(cfg).prefix and prefixed_rows(train_files) == 0:
-        raise UsageError(f"--prefix_dropout / --prefix_sft: no training row of {', '.join(train_files)} has a prefix "
-                         "(extra_info.prefix); write them with ./data_prep.sh convert ... --prefix-file FILE")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from core.config import hydra_value  # noqa: F401  (flags build overrides with it)
+from core.config import hydra_value
 from core.errors import UsageError
 
 
@@ -90,7 +90,7 @@ def _reward_spec(text: str):
 
 def _reward_funcs(specs) -> list[str]:
     """Each file runs through reward/user_functions.py (several combine by weight, each one bounded in time)."""
-    from reward.spec import config_overrides
+    from reward.verl_settings import config_overrides
     from reward.user_file import RewardFileError
 
     try:
@@ -100,7 +100,7 @@ def _reward_funcs(specs) -> list[str]:
 
 
 def _reward_weights(weights) -> list[str]:
-    from reward.spec import weight_overrides
+    from reward.verl_settings import weight_overrides
 
     return weight_overrides(weights)
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UsageError
-from core.gpus import count_gpus  # noqa: F401  (the plan counts through here)
 
 MINI_BATCH_KEY = "actor_rollout_ref.actor.ppo_mini_batch_size"
 

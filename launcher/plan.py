@@ -7,8 +7,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.config import CONFIG_DIR, CONFIG_NAME, compose
+from core.config import CONFIG_DIR, CONFIG_NAME, compose, hydra_value
 from core.errors import UsageError
+from core.gpus import count_gpus
 from core.verl_internals import version_mismatch
 from trainer_hooks.graceful_stop import STOP_FILE_ENV
 
@@ -16,7 +17,7 @@ from . import flags as F
 from . import inputs, legacy_keys, preflight, special_tokens
 from .extensions import wire_all
 from .flags import Parsed
-from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, count_gpus, fit_micro_batches, fit_mini_batch,
+from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, fit_micro_batches, fit_mini_batch,
                        fit_overlong_buffer, fit_positions, fit_token_budgets, flash_attn_works)
 from .runs import check_resume, resume_fallback
 
@@ -275,11 +276,11 @@ def build_plan(parsed: Parsed) -> Plan:
     overrides = [f"preset=[{','.join(presets)}]"]
     overrides += F.flag_overrides(values)
     if "val_files" not in values:  # no validation: verl still needs a file; it is never evaluated
-        overrides += [f"data.val_files={F.hydra_value(values['data'].split(',')[0])}", "data.val_max_samples=1",
+        overrides += [f"data.val_files={hydra_value(values['data'].split(',')[0])}", "data.val_max_samples=1",
                       "trainer.val_before_train=false", "trainer.test_freq=-1"]
-    overrides.append(f"trainer.default_local_dir={F.hydra_value(str(run_dir / 'checkpoints'))}")
+    overrides.append(f"trainer.default_local_dir={hydra_value(str(run_dir / 'checkpoints'))}")
     if token_fix is not None:
-        overrides.append(f"{special_tokens.TOKENIZER_KEY}={F.hydra_value(str(run_dir / 'tokenizer'))}")
+        overrides.append(f"{special_tokens.TOKENIZER_KEY}={hydra_value(str(run_dir / 'tokenizer'))}")
         notes.append(token_fix.line)
     attention, attention_notes = _attention(user_keys, gpu)
     overrides += attention

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from core.metrics import training_steps, val_accuracy
 from core.run_folders import checkpoint_step
-from reward.spec import USER_FUNCTIONS
+from reward.verl_settings import USER_FUNCTIONS
 
 
 def scores_are_accuracies(plan) -> bool:

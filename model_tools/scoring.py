@@ -18,7 +18,7 @@ def reward_config(run_cfg: dict | None, specs: list[str], weights: list[float] |
     if run_cfg is not None and not specs:
         return OmegaConf.create(run_cfg)
     from core.config import compose
-    from reward.spec import config_overrides, weight_overrides
+    from reward.verl_settings import config_overrides, weight_overrides
     from reward.user_file import RewardFileError
 
     try:

@@ -1,12 +1,10 @@
-"""A `--reward_func path.py[:name]` spec, parsed once into one value, and the reward settings verl
-gets for a list of them (train.sh, eval.sh and reward.sh all go through here)."""
+"""A `--reward_func path.py[:name]` spec, parsed once into one value (train.sh, eval.sh and reward.sh
+all go through here); reward/verl_settings.py turns a list of them into verl's reward settings."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_NAME = "compute_score"
-# verl calls reward/user_functions.py, which runs each file bounded and combines them by weight
-USER_FUNCTIONS = "pkg://reward.user_functions"
 
 
 @dataclass(frozen=True)
@@ -53,30 +51,3 @@ def weights_mismatch(weights, specs) -> str | None:
         return None
     return (f"--reward_weights: {len(weights)} weight(s) for {len(specs)} --reward_func file(s); "
             f"give one weight per --reward_func, in order")
-
-
-def weight_overrides(weights: list[float]) -> list[str]:
-    """Several functions' weights, in order (TRL's reward_weights)."""
-    return [f"++reward.custom_reward_function.reward_kwargs.user_reward_weights=[{','.join(map(str, weights))}]"]
-
-
-def config_overrides(specs: list[RewardSpec], weights: list[float] | None = None) -> list[str]:
-    """verl's reward settings for these functions. A TRL function also gets the reward manager that
-    hands it the prompt (reward/reward_manager.py). Raises RewardFileError for a file that cannot load."""
-    from core.config import hydra_value
-
-    from .trl_adapter import is_trl_function
-    from .user_file import load
-
-    specs = [RewardSpec.parse(s).resolved() for s in specs]
-    out = [f"reward.custom_reward_function.path={USER_FUNCTIONS}",
-           "reward.custom_reward_function.name=compute_score",
-           f"++reward.custom_reward_function.reward_kwargs.user_reward_functions="
-           f"[{','.join(hydra_value(str(s)) for s in specs)}]"]
-    if weights is not None:
-        out += weight_overrides(weights)
-    if any(is_trl_function(load(s)) for s in specs):
-        # verl loads `name` from `module.path` (verl/trainer/ppo/reward.py, resolve_reward_manager_cls)
-        out += ["reward.reward_manager.source=importlib", "reward.reward_manager.module.path=pkg://reward.reward_manager",
-                "reward.reward_manager.name=PromptAwareRewardManager"]
-    return out

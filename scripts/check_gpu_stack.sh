@@ -15,7 +15,7 @@ echo "check_gpu_stack: install $(( $(date +%s) - start )) s, venv $(du -sh "$ven
 "$venv/bin/python" - <<'PY'
 import importlib, time
 from importlib.metadata import version
-for name in ("torch", "vllm", "verl", "ray", "transformers", "flash_attn", "verl_cpu", "adagrpo_ext", "reward",
+for name in ("torch", "vllm", "verl", "ray", "transformers", "flash_attn", "core", "verl_cpu", "adagrpo_ext", "reward",
              "data_prep", "launcher", "launcher.plan", "verl.trainer.main_ppo", "vllm.entrypoints.llm"):
     t = time.time()
     try:

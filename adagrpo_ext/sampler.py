@@ -138,7 +138,7 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                 break
             last_debug = wait_for_next_poll(self, partition_id, last_debug)
 
-        batch, selected, _ = take_batch(self, partition_id, settled, batch_size)
+        batch, selected = take_batch(self, partition_id, settled, batch_size)
         if batch is None:
             # verl's sync buffer raises here too: every selected group failed in the rollout itself
             raise RuntimeError("adaGRPO: every selected group failed during rollout (no trajectories to train on); "

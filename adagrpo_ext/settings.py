@@ -2,9 +2,10 @@
 line naming the key instead of mid-run. Their defaults are those of adagrpo_ext/adagrpo.yaml, the one
 place they are written: what a caller leaves out comes from there."""
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.config import block_defaults, plain
 
 DEFAULTS_FILE = Path(__file__).resolve().with_name("adagrpo.yaml")
 ALL_CORRECT_CHOICES = ("keep", "resample")
@@ -68,25 +69,14 @@ def _as_tuple(name: str, value) -> tuple:
         raise SettingsError(f"adagrpo.{name}: {list(values)} is not a list of numbers") from None
 
 
-@functools.lru_cache(maxsize=1)
-def defaults() -> dict:
-    import yaml
-
-    return yaml.safe_load(DEFAULTS_FILE.read_text())
-
-
 def from_mapping(options, **derived) -> AdaGRPOSettings:
     """Build settings from the config block (a dict or DictConfig; what it leaves out: the defaults)
     and the values derived from the rest of the config; raise SettingsError naming the key at fault."""
-    if hasattr(options, "items") and not isinstance(options, dict):
-        from omegaconf import OmegaConf
-
-        options = OmegaConf.to_container(options, resolve=True)
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(defaults()))
+    options, defaults = plain(options), block_defaults(DEFAULTS_FILE)
+    unknown = sorted(set(options) - set(defaults))
     if unknown:
-        raise SettingsError(f"adagrpo.{unknown[0]} is not an option; valid: {', '.join(sorted(defaults()))}")
-    values = {**defaults(), **options, **{k: v for k, v in derived.items() if v is not None}}
+        raise SettingsError(f"adagrpo.{unknown[0]} is not an option; valid: {', '.join(sorted(defaults))}")
+    values = {**defaults, **options, **{k: v for k, v in derived.items() if v is not None}}
     for name in ("temperature", "top_p", "n_scale"):
         if name in values:
             values[name] = _as_tuple(name, values[name])

@@ -1,6 +1,7 @@
 """Compose configs/grpo_trainer.yaml with verl's trainer config exactly as main_ppo will; the presets there."""
 
 import difflib
+import functools
 import re
 from pathlib import Path
 
@@ -14,6 +15,23 @@ PRESET_DIR = CONFIG_DIR / "preset"
 def ray_env_vars(cfg) -> dict:
     """The env vars verl's Ray job gives every worker (ray_kwargs.ray_init.runtime_env.env_vars)."""
     return ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {}) or {}
+
+
+@functools.lru_cache(maxsize=None)
+def block_defaults(path: Path) -> dict:
+    """An extension's config block as its YAML file declares it (read once per process)."""
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text())
+
+
+def plain(block) -> dict:
+    """A config block (DictConfig, dict or None) as a plain dict, interpolations resolved."""
+    if hasattr(block, "items") and not isinstance(block, dict):
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(block, resolve=True)
+    return dict(block or {})
 
 
 def preset_names() -> list[str]:

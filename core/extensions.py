@@ -7,16 +7,12 @@ called once on the composed config. It parses the extension's block once, sets t
 block asks for on `cfg` (returning the overrides that make verl's own composition agree) and hands
 back the check the pre-flight runs later, in its place among the others."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
-
-
-def _no_check(cfg, train_files: list[str]) -> list[str]:
-    return []
 
 
 @dataclass
 class Wired:
-    overrides: list[str] = field(default_factory=list)
+    overrides: list[str]
     # (the fitted config, the training files) -> the plan's warnings; raises UsageError
-    check: Callable[[object, list[str]], list[str]] = _no_check
+    check: Callable[[object, list[str]], list[str]]

@@ -82,11 +82,11 @@ def wait_for_next_poll(buffer, partition_id: str, last_debug: float) -> float:
 
 def take_batch(buffer, partition_id: str, settled: set, batch_size: int):
     """verl's own selection of `batch_size` settled groups and the batch made of them: (batch, selected
-    uids, the partition snapshot the selection was made on)."""
+    uids); the batch is None when no selected group has a trajectory (all failed in the rollout)."""
     selected, snapshot, _ = buffer._select_prompt_uids(partition_id, settled, batch_size)
     if not any(sample_uid(key) in set(selected) for key in snapshot):
-        return None, selected, snapshot
-    return buffer._materialize_batch(partition_id, selected, snapshot), selected, snapshot
+        return None, selected
+    return buffer._materialize_batch(partition_id, selected, snapshot), selected
 
 
 # ---- the TransferQueue agent loop (verl/trainer/ppo/v1/agent_loop_tq.py) -----------------------

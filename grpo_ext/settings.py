@@ -2,9 +2,10 @@
 launch, by grpo_ext/launch.py, and again where verl builds the sampler). Its defaults are those of
 grpo_ext/grpo_ext.yaml, the one place they are written: what a caller leaves out comes from there."""
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.config import block_defaults, plain
 
 DEFAULTS_FILE = Path(__file__).resolve().with_name("grpo_ext.yaml")
 CURRICULUM_MODES = ("easy_first", "hard_first", "replay_hard")
@@ -46,23 +47,12 @@ class GrpoExtSettings:
         return self.dynamic_clip or self.difficulty_scale or self.shapes_rewards or self.curriculum
 
 
-@functools.lru_cache(maxsize=1)
-def defaults() -> dict:
-    import yaml
-
-    return yaml.safe_load(DEFAULTS_FILE.read_text())
-
-
 def merged(given, base: dict | None = None, where: str = "grpo_ext") -> dict:
     """The defaults with `given` (a dict or DictConfig, None: nothing) laid over them; a key the
     defaults do not have is an error naming it."""
-    base = defaults() if base is None else base
-    if hasattr(given, "items") and not isinstance(given, dict):
-        from omegaconf import OmegaConf
-
-        given = OmegaConf.to_container(given, resolve=True)
+    base = block_defaults(DEFAULTS_FILE) if base is None else base
     out = dict(base)
-    for key, value in (given or {}).items():
+    for key, value in plain(given).items():
         if key not in base:
             raise SettingsError(f"{where}.{key} is not an option; valid: {', '.join(base)}")
         out[key] = merged(value, base[key], f"{where}.{key}") if isinstance(base[key], dict) else value

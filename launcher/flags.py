@@ -99,17 +99,16 @@ def _reward_funcs(specs) -> list[str]:
         raise UsageError(f"--reward_func {err}") from None
 
 
+def _parse_weights(text: str) -> list[float]:
+    from reward.spec import parse_weights
+
+    return parse_weights(text)
+
+
 def _reward_weights(weights) -> list[str]:
     from reward.verl_settings import weight_overrides
 
     return weight_overrides(weights)
-
-
-def _weights(text: str) -> list[float]:
-    values = [float(w) for w in text.split(",") if w.strip()]
-    if not values:
-        raise ValueError("expected numbers separated by commas")
-    return values
 
 
 def _clip_pair(text: str) -> tuple[float, float]:
@@ -240,7 +239,7 @@ FLAGS: tuple[Flag, ...] = (
          "verl calls it through reward.user_functions (reward.custom_reward_function)",
          env="REWARD_FUNC", metavar="PATH[:NAME]", parse=_reward_spec, to_overrides=_reward_funcs,
          repeatable=True, name_part=lambda specs: [s.run_name for s in specs]),
-    Flag("reward_weights", "weights of several --reward_func, in order (TRL's reward_weights)", parse=_weights,
+    Flag("reward_weights", "weights of several --reward_func, in order (TRL's reward_weights)", parse=_parse_weights,
          env="REWARD_WEIGHTS", metavar="W1,W2,...", name_part=lambda w: ["w" + "_".join(f"{x:g}" for x in w)],
          to_overrides=_reward_weights),
     Flag("n_gpus", "GPUs per node (on a CPU machine: parallel CPU workers)", ("trainer.n_gpus_per_node",),

@@ -48,10 +48,10 @@ def check_files(values: dict, presets: list[str]) -> None:
     weights = values.get("reward_weights")
     if why := weights_mismatch(weights, values.get("reward_func") or []):
         raise UsageError(why)
+    known = preset_names()
     for preset in presets:
-        if preset not in preset_names():
-            known = ", ".join(preset_names())
-            raise UsageError(f"--preset {preset}: unknown preset; known: {known}")
+        if preset not in known:
+            raise UsageError(f"--preset {preset}: unknown preset; known: {', '.join(known)}")
 
 
 def is_demo(values: dict) -> bool:

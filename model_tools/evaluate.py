@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from core.errors import UsageError
-from reward.spec import weights_mismatch
+from reward.spec import parse_weights, weights_mismatch
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,9 +47,9 @@ def _reward_weights(args) -> list[float] | None:
     if not args.reward_weights:
         return None
     try:
-        weights = [float(w) for w in args.reward_weights.split(",") if w.strip()]
-    except ValueError:
-        raise UsageError(f"--reward_weights {args.reward_weights!r}: expected numbers separated by commas") from None
+        weights = parse_weights(args.reward_weights)
+    except ValueError as err:
+        raise UsageError(f"--reward_weights: invalid value {args.reward_weights!r} ({err})") from None
     if why := weights_mismatch(weights, args.reward_func):
         raise UsageError(why)
     return weights

@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from reward.spec import RewardSpec, weights_mismatch
+from reward.spec import RewardSpec, parse_weights, weights_mismatch
 from reward.trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +96,10 @@ def _scorer(args, kwargs: dict):
             load(spec)
         except RewardFileError as err:
             raise CheckError(str(err)) from None
-    weights = [float(w) for w in args.reward_weights.split(",")] if args.reward_weights else None
+    try:
+        weights = parse_weights(args.reward_weights) if args.reward_weights else None
+    except ValueError as err:
+        raise CheckError(f"--reward_weights: invalid value {args.reward_weights!r} ({err})") from None
     if why := weights_mismatch(weights, args.reward_func):
         raise CheckError(why)
     specs = [str(RewardSpec.parse(s).resolved()) for s in args.reward_func]

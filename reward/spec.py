@@ -45,6 +45,14 @@ def part_label(spec, specs) -> str:
     return f"{spec.path.stem}.{spec.name}" if same_name else spec.name
 
 
+def parse_weights(text: str) -> list[float]:
+    """`1,0.5` (--reward_weights) -> the weights; ValueError saying what is wrong."""
+    values = [float(w) for w in str(text).split(",") if w.strip()]
+    if not values:
+        raise ValueError("expected numbers separated by commas")
+    return values
+
+
 def weights_mismatch(weights, specs) -> str | None:
     """What is wrong with --reward_weights for these --reward_func, or None."""
     if weights is None or len(weights) == len(specs):

@@ -23,9 +23,8 @@ def check(cfg, train_files: list[str]) -> list[str]:
 
 def _check_temperature_engine(cfg) -> None:
     """Resampled tokens must be scored at their own temperature, by adaGRPO's FSDP engine; verl's
-    stock engine would silently use the scalar one. Everything that selects it, checked here."""
-    from importlib.metadata import entry_points
-
+    stock engine would silently use the scalar one. Everything that selects it, checked here (that
+    its verl plugin is installed: the launcher's check_verl_plugins)."""
     strategy = cfg.actor_rollout_ref.actor.strategy
     if strategy not in ("fsdp", "fsdp2"):
         raise UsageError(f"actor_rollout_ref.actor.strategy={strategy}: adaGRPO's per-sample-temperature engine "
@@ -34,9 +33,6 @@ def _check_temperature_engine(cfg) -> None:
     if env.get("VERL_ENGINE_VENDOR") != "adagrpo":
         raise UsageError("ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR must be adagrpo (preset "
                          "adagrpo sets it): verl's stock engine would score resampled tokens at the wrong temperature")
-    if not any(ep.value == "adagrpo_ext.verl_plugin" for ep in entry_points(group="verl.plugins")):
-        raise UsageError("adaGRPO's verl plugin is not installed in this environment (entry point verl.plugins: "
-                         "adagrpo): run scripts/bootstrap.sh --force, or pip install -e . in your own")
 
 
 def _check_adagrpo(cfg) -> None:

@@ -154,7 +154,32 @@ def check_extensions(cfg, ctx) -> list[str]:
     return [line for wired in ctx.extensions for line in wired.check(cfg, ctx.train_files)]
 
 
-CHECKS = (check_engines, check_positions, check_lora_adapter, check_batches, check_runtime_env, check_extensions, check_lora_device, check_reward_file, check_with_verl)
+def installed_verl_plugins() -> set[str]:
+    from importlib.metadata import entry_points
+
+    return {ep.value for ep in entry_points(group="verl.plugins")}
+
+
+def check_verl_plugins(cfg, ctx) -> list[str]:
+    """Our verl plugins load through verl's entry points (pyproject.toml); verl skips one that is not
+    installed without a word, in every worker. Each one this run needs must be there."""
+    env = ray_env_vars(cfg)
+    needed = {"trainer_hooks.verl_plugin": "saving the step on SIGTERM"}
+    if not ctx.gpu:
+        needed["verl_cpu.verl_plugin"] = "the CPU platform"
+    if env.get("VERL_ENGINE_VENDOR") == "adagrpo":
+        needed["adagrpo_ext.verl_plugin"] = "adaGRPO's per-sample-temperature engine"
+    if env.get("VERL_ENGINE_VENDOR") == "grpo_ext" or env.get("GRPO_EXT_LOSSES") == "1":
+        needed["grpo_ext.verl_plugin"] = "the GRPO options' engine and policy losses"
+    missing = [f"{module} ({what})" for module, what in needed.items() if module not in installed_verl_plugins()]
+    if missing:
+        raise UsageError(f"verl plugin {', '.join(missing)} is not installed in this environment (entry points "
+                         f"verl.plugins): run scripts/bootstrap.sh --force, or pip install -e . in your own")
+    return []
+
+
+CHECKS = (check_engines, check_positions, check_lora_adapter, check_batches, check_runtime_env, check_extensions, check_verl_plugins,
+          check_lora_device, check_reward_file, check_with_verl)
 
 
 def run_checks(cfg, ctx) -> list[str]:

@@ -131,3 +131,24 @@ def test_a_real_run_refuses_lengths_and_batches_that_cannot_work_before_anything
     batch = launch(*common, "--batch_size", "64")
     assert batch.returncode == 2 and one_line(batch.stderr) and "use --batch_size 36 or less" in batch.stderr  # 1 CPU worker
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").rglob("train.log"))
+
+
+def test_a_verl_plugin_missing_from_the_environment_is_one_line_not_a_silent_skip(tmp_path, monkeypatch):
+    """verl skips a plugin whose entry point is not installed; the plan names it instead."""
+    import pytest
+
+    from conftest import plan_for
+    from core.errors import UsageError
+    from launcher import preflight
+
+    installed = preflight.installed_verl_plugins()
+    assert {"trainer_hooks.verl_plugin", "verl_cpu.verl_plugin", "adagrpo_ext.verl_plugin",
+            "grpo_ext.verl_plugin"} <= installed
+    monkeypatch.setattr(preflight, "installed_verl_plugins", lambda: installed - {"trainer_hooks.verl_plugin"})
+    with pytest.raises(UsageError, match=r"verl plugin trainer_hooks.verl_plugin \(saving the step on SIGTERM\) is "
+                                         r"not installed in this environment"):
+        plan_for(out=tmp_path)
+    monkeypatch.setattr(preflight, "installed_verl_plugins", lambda: installed - {"adagrpo_ext.verl_plugin"})
+    assert plan_for(out=tmp_path).warnings is not None  # a plain run does not need adaGRPO's
+    with pytest.raises(UsageError, match=r"adagrpo_ext.verl_plugin \(adaGRPO's per-sample-temperature engine\)"):
+        plan_for("--preset", "adagrpo", out=tmp_path)

@@ -178,8 +178,8 @@ def check_verl_plugins(cfg, ctx) -> list[str]:
     return []
 
 
-CHECKS = (check_engines, check_positions, check_lora_adapter, check_batches, check_runtime_env, check_extensions, check_verl_plugins,
-          check_lora_device, check_reward_file, check_with_verl)
+CHECKS = (check_engines, check_positions, check_lora_adapter, check_batches, check_runtime_env, check_extensions,
+          check_verl_plugins, check_lora_device, check_reward_file, check_with_verl)
 
 
 def run_checks(cfg, ctx) -> list[str]:

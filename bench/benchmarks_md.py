@@ -69,7 +69,7 @@ def startup_section(r: dict) -> str:
 def peer_section(data: dict) -> str:
     """bench/peer_compare.py's results: SmolLM2 through verl (three arms) and TRL."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from peer_compare import breakdown, table
+    from peer_compare import breakdown, processes, table
 
     env, args = data["environment"], data["args"]
     seeds = sorted({r["seed"] for runs in data["results"].values() for r in runs})
@@ -83,12 +83,14 @@ def peer_section(data: dict) -> str:
         f"`--preset smollm2` settings (4 prompts x 8 responses a step, up to 32 tokens, temperature 0.7, lr 1e-5 "
         f"constant, two updates a step, no KL, token-mean loss, group-std advantages), {args['steps']} steps, "
         f"seeds {', '.join(map(str, seeds))}; TRL generates with vLLM (colocate, float32, every core) as verl's CPU "
-        f"rollout does. Validation: greedy on the 128 validation problems every {args['test_freq']} steps (verl's own "
+        f"rollout does; `trl` at TRL's own fp32 matmul precision, `trl_bf32` at the one our CPU plan chooses "
+        f"(verl_cpu/matmul.py). Validation: greedy on the 128 validation problems every {args['test_freq']} steps (verl's own "
         f"validation; TRL's with transformers' generate, outside the step times); held-out: `eval.sh` on the 500 "
         f"held-out problems, greedy, the same command for every arm. Means ± standard deviation over seeds.", "",
         table(data["results"]), "", "Where a step's time goes (seconds, medians over every step and seed; verl's "
         "timing_s/* metrics; `the rest` is the orchestration between the stages: Ray calls, TransferQueue reads, "
         "the reward loop, the buffer's polling):", "", breakdown(data["results"]), "",
+        "Where the memory is at each arm's peak (first seed; PSS of each process):", "", processes(data["results"]), "",
         "![accuracy against generated tokens](docs/peer_compare.png)", ""])
 
 

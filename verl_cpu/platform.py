@@ -93,7 +93,10 @@ class PlatformCPU(PlatformBase):
     def rollout_env_vars(self) -> dict[str, str]:
         from .vllm_env import vllm_cpu_env
 
-        return vllm_cpu_env()
+        # the KV cache is sized per run (launcher/hardware.py fit_kv_cache); vLLM-CPU turns the cpu
+        # preset's single-process executor ("uni") back into "mp" unless multiprocessing is off,
+        # which for AsyncLLM (verl's server) affects only the executor: the engine core stays a process
+        return {**vllm_cpu_env(kv_cache_gib=None), "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
 
     def cudart(self) -> Any:
         return None

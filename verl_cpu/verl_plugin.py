@@ -10,6 +10,7 @@ import os
 import torch
 import torch.distributed
 
+from . import matmul
 from . import platform  # noqa: F401  (registers PlatformCPU)
 
 
@@ -33,6 +34,7 @@ def _use_every_core() -> None:
     threads = os.environ.get("VERL_CPU_TRAINER_THREADS", "")
     if threads.isdigit() and int(threads) > 0:
         torch.set_num_threads(int(threads))
+    matmul.apply()  # and the fp32 matmul precision the launcher planned for this CPU
 
 
 def _patch_init_process_group() -> None:

@@ -30,6 +30,9 @@ def register() -> None:
 
     if not current_platform.is_cpu():
         return
+    from .matmul import apply
+
+    apply()  # the fp32 matmul precision planned for this CPU (verl_cpu/matmul.py)
     import vllm.model_executor.layers.utils as layer_utils
 
     if not hasattr(layer_utils, "dispatch_cpu_unquantized_gemm"):

@@ -63,9 +63,15 @@ def test_three_real_steps_ran(three_steps):
 
 
 def test_weight_sync_reaches_vllm(three_steps):
-    # The rollout engine's log-probs match the trainer's: vLLM runs the trainer's weights.
+    """The rollout engine's log-probs match the trainer's: vLLM runs the trainer's weights. CPU runs
+    take old log-probs from the rollout (verl's bypass mode), and the demo trains one mini-batch a
+    step, so PPO's ratio compares the trainer's log-probs with vLLM's before any update of the step:
+    its mean log-ratio (actor/ppo_kl) is the gap, ~1e-6 here. A rollout one step stale is off by the
+    step's update (the policy's KL to its start, actor/kl_loss, is ~0.04 after a step)."""
+    assert three_steps["steps"][0]["actor/pg_clipfrac"] == 0.0
     for data in three_steps["steps"]:
-        assert data["training/rollout_probs_diff_mean"] < 0.02
+        assert "training/rollout_probs_diff_mean" not in data  # no second pass over the batch: bypass mode
+        assert abs(data["actor/ppo_kl"]) < 1e-3
 
 
 def test_each_step_logs_its_zero_signal_groups_and_generated_tokens(three_steps):

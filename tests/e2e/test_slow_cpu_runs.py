@@ -108,7 +108,8 @@ def test_smollm2_demo_learns_and_its_replies_end(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     run_dir = tmp_path / "demo" / "smol"
     steps = [r["data"] for r in training_steps(read_records(run_dir / "metrics.jsonl"))]
-    assert max(s["training/rollout_probs_diff_mean"] for s in steps) < 1e-3
+    # two mini-batches a step: PPO's mean log-ratio holds the first update's drift, so it bounds the gap loosely
+    assert max(abs(s["actor/ppo_kl"]) for s in steps) < 0.02
     # replies end at <|im_end|>, not at the 32-token limit (verl's clip_ratio compares with the
     # batch's longest response, so the mean length is what tells)
     assert steps[-1]["response_length/mean"] < 24

@@ -1,54 +1,62 @@
-"""Why a GPU run without flash_attn turns remove-padding off (launcher/plan.py `_attention`).
+"""Why remove-padding (sequence packing) stays on without flash-attention.
 
-verl's unpadded path packs a micro-batch's sequences back to back into one row and relies on the
-attention kernel to keep them apart. Its pad/unpad helpers have pure-torch fallbacks, but sdpa
-attends across the packed sequences: every sequence after the first gets other logits than it
-gets alone. If a transformers release makes sdpa respect the boundaries, the second test fails:
-then remove-padding could stay on without flash-attention."""
+verl's unpadded forward (FSDPEngineWithLMHead.prepare_model_inputs, use_remove_padding) packs a
+micro-batch's sequences back to back into one row: position ids restarting at each sequence, no
+attention mask, use_cache=False. transformers (masking_utils: `find_packed_sequence_indices`, used
+when there is no mask and no cache) reads the restarts as boundaries and builds a block-causal mask,
+so sdpa and eager give each packed sequence the logits it gets alone. With a cache it does not:
+the sequences attend to each other. These tests fail if either changes; then launcher/plan.py's
+_attention and configs/preset/cpu.yaml must turn packing off again without flash-attention."""
 
+import pytest
 import torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
-from verl.utils.attention_utils import index_first_axis, pad_input, rearrange, unpad_input
 
-
-def _model_and_batch():
+def _model_and_sequences(attention: str):
     torch.manual_seed(0)
     cfg = Qwen2Config(vocab_size=100, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                      attn_implementation="sdpa")
+                      attn_implementation=attention)
     model = Qwen2ForCausalLM(cfg).eval()
-    ids = torch.randint(0, 100, (3, 12))
-    mask = torch.ones(3, 12, dtype=torch.long)
-    mask[0, :4] = 0  # left-padded prompt
-    mask[1, 9:] = 0  # right-padded response
-    return model, ids, mask
+    return model, [torch.randint(0, 100, (n,)) for n in (7, 12, 1, 9)]
 
 
-def _alone(model, ids, mask, b):
-    return model(input_ids=ids[b][mask[b].bool()][None]).logits[0]
+def _packed(model, seqs, use_cache):
+    """verl's packed row: one sequence after another, positions restarting, no attention mask."""
+    ids = torch.cat(seqs)[None]
+    pos = torch.cat([torch.arange(len(s)) for s in seqs])[None]
+    logits = model(input_ids=ids, attention_mask=None, position_ids=pos, use_cache=use_cache).logits[0]
+    return torch.split(logits, [len(s) for s in seqs])
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+@torch.no_grad()
+def test_packed_sequences_get_the_logits_they_get_alone(attention):
+    model, seqs = _model_and_sequences(attention)
+    for seq, packed in zip(seqs, _packed(model, seqs, use_cache=False)):
+        alone = model(input_ids=seq[None], use_cache=False).logits[0]
+        assert torch.allclose(packed, alone, atol=1e-5)
 
 
 @torch.no_grad()
-def test_padded_sdpa_matches_each_sequence_alone():
-    model, ids, mask = _model_and_batch()
-    pos = (torch.cumsum(mask, -1) - 1).clamp(min=0)
-    padded = model(input_ids=ids, attention_mask=mask, position_ids=pos).logits
-    for b in range(3):
-        assert torch.allclose(padded[b][mask[b].bool()], _alone(model, ids, mask, b), atol=1e-5)
+def test_with_a_cache_packed_sequences_attend_to_each_other():
+    """The condition verl meets (use_cache=False) is the one that matters: with the cache on,
+    transformers does not look for packing, and every sequence after the first sees the others."""
+    model, seqs = _model_and_sequences("sdpa")
+    packed = _packed(model, seqs, use_cache=True)
+    leak = max((packed[i] - model(input_ids=seqs[i][None], use_cache=False).logits[0]).abs().max().item()
+               for i in (1, 3))
+    assert leak > 0.05
 
 
-@torch.no_grad()
-def test_packed_sdpa_attends_across_sequences():
-    """verl's remove-padding forward (dp_actor `_forward_micro_batch`): unpad, one packed row,
-    attention_mask=None, position ids restarting per sequence."""
-    model, ids, mask = _model_and_batch()
-    pos = (torch.cumsum(mask, -1) - 1).clamp(min=0)
-    ids_rmpad, indices, *_ = unpad_input(ids.unsqueeze(-1), mask)
-    pos_rmpad = index_first_axis(rearrange(pos.unsqueeze(-1), "b s ... -> (b s) ..."), indices).transpose(0, 1)
-    packed = model(input_ids=ids_rmpad.transpose(0, 1), attention_mask=None, position_ids=pos_rmpad).logits
-    unpacked = pad_input(packed.squeeze(0), indices, 3, 12)
-    first = unpacked[0][mask[0].bool()]
-    assert torch.allclose(first, _alone(model, ids, mask, 0), atol=1e-5)  # nothing before it to leak from
-    leak = max((unpacked[b][mask[b].bool()] - _alone(model, ids, mask, b)).abs().max().item() for b in (1, 2))
-    assert leak > 0.05, "sdpa now keeps packed sequences apart: remove-padding could stay on without flash_attn"
+def test_verl_packs_without_a_mask_and_without_a_cache():
+    """The two conditions above, as verl's engine meets them (its source, read): no attention mask
+    in the packed inputs, use_cache=False in the forward."""
+    import inspect
+
+    from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
+
+    inputs = inspect.getsource(FSDPEngineWithLMHead.prepare_model_inputs)
+    assert '"attention_mask": None' in inputs and "position_ids_rmpad" in inputs
+    assert "use_cache=False" in inspect.getsource(FSDPEngineWithLMHead.forward_step)

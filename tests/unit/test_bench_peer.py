@@ -25,7 +25,7 @@ def test_each_arm_s_generated_tokens_and_zero_signal_groups():
 
 def _run(accs, tokens, step_s=10.0):
     return {"val": [{"step": i * 5, "acc": a, "tokens": t} for i, (a, t) in enumerate(zip(accs, tokens))],
-            "generated_tokens": tokens[-1], "step_s_median": step_s, "tokens_per_s": 10.0, "peak_rss_gb": 4.0,
+            "generated_tokens": tokens[-1], "step_s_median": step_s, "tokens_per_s": 10.0, "peak_pss_gb": 4.0,
             "wall_s": 100.0, "zero_signal_mean": 0.5, "heldout_greedy": accs[-1], "tokens_estimated": False,
             "dropped_groups": 0, "steps": [{"step": 10}]}
 
@@ -36,7 +36,8 @@ def test_reach_fraction_and_the_ratio_lines():
     assert reach_fraction(fast, base) == pytest.approx(0.3) and reach_fraction(_run([0.1, 0.2], [0, 9]), base) is None
     text = table({"verl_grpo": [base], "trl": [fast]})
     assert "| verl_grpo | 1 | 10.0 |" in text and "| 10.0% -> 40.0% | 40.0% |" in text and "- trl ÷ verl_grpo, per seed: s/step 0.50;" in text
-    assert text.rstrip().endswith("0.30")
+    assert "verl_grpo's final validation accuracy, as a fraction of verl_grpo's run: 0.30\n" in text
+    assert text.rstrip().endswith("- verl_grpo ÷ trl, per seed: s/step 2.00; peak PSS 1.00")  # the goal's ratios
 
 
 def test_benchmarks_md_renders_the_comparison_with_machine_versions_and_command():

@@ -111,7 +111,9 @@ def test_every_key_our_configs_set_exists_in_verls_schema():
                    "actor_rollout_ref.actor.fsdp_config.mixed_precision",
                    "actor_rollout_ref.ref.fsdp_config.mixed_precision",
                    # what verl's get_custom_reward_fn binds to the user's function (reward.py)
-                   "reward.custom_reward_function.reward_kwargs"}
+                   "reward.custom_reward_function.reward_kwargs",
+                   # vLLM's own engine arguments, passed through (vLLMHttpServer: **engine_kwargs)
+                   "actor_rollout_ref.rollout.engine_kwargs.vllm"}
 
     def has(node, key):
         for part in key.split("."):

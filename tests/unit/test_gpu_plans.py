@@ -55,7 +55,7 @@ def test_gpu_plan_passes_verl_validation(n_gpus, argv, gpus, user_data):
     assert plan.gpu and "cpu" not in plan.overrides[0] and "VERL_PLATFORM" not in plan.env_delta
     assert int(cfg.trainer.n_gpus_per_node) == n_gpus
     assert cfg.actor_rollout_ref.actor.strategy == "fsdp2" and cfg.actor_rollout_ref.actor.use_dynamic_bsz
-    # no flash_attn in this environment: sdpa for actor and reference, and no sequence packing
+    # no flash_attn in this environment: sdpa for actor and reference, padded micro-batches
     assert cfg.actor_rollout_ref.model.override_config.attn_implementation == "sdpa"
     assert cfg.actor_rollout_ref.model.use_remove_padding is False
     budget = 3 * (int(cfg.data.max_prompt_length) + int(cfg.data.max_response_length))
@@ -102,18 +102,49 @@ def test_device_gpu_previews_a_gpu_plan_without_gpus(monkeypatch, user_data):
 
 
 @pytest.mark.parametrize("n_gpus", [0, 8])
-def test_users_remove_padding_without_flash_attn_is_overridden_and_said(gpus, user_data, n_gpus):
-    """Every verl example sets use_remove_padding=True: without flash-attn (sdpa) the plan turns it
-    off, since sdpa attends across packed sequences, and says it overrode the user's value."""
+def test_users_remove_padding_is_kept_with_sdpa(gpus, user_data, n_gpus):
+    """Every verl example sets use_remove_padding=True: with sdpa (no flash-attn) it stays on, since
+    transformers keeps packed sequences apart (test_attention_fallback.py), with no warning."""
     if n_gpus:
         gpus(n_gpus)
     plan = build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--output_dir",
                              user_data["out"], "--dry-run", "actor_rollout_ref.model.use_remove_padding=True"],
                             environ={}))
+    assert plan.cfg.actor_rollout_ref.model.use_remove_padding is True
+    assert "actor_rollout_ref.model.use_remove_padding=false" not in plan.command
+    assert not any("use_remove_padding" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize("n_gpus", [0, 8])
+def test_vision_language_model_without_flash_attn_is_not_packed_and_said(gpus, user_data, n_gpus, tmp_path):
+    """A vision-language model's 3-D position ids are not read as packing boundaries by sdpa: packing
+    is turned off (the last word on the command line) and the plan says so."""
+    import json
+    import shutil
+
+    if n_gpus:
+        gpus(n_gpus)
+    model = tmp_path / "vlm"
+    shutil.copytree(user_data["model"], model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "vision_config": {"depth": 2}}))
+    plan = build_plan(parse(["--model", str(model), "--data", user_data["data"], "--output_dir",
+                             user_data["out"], "--dry-run", "actor_rollout_ref.model.use_remove_padding=True"],
+                            environ={}))
     assert plan.cfg.actor_rollout_ref.model.use_remove_padding is False
     assert plan.command.index("actor_rollout_ref.model.use_remove_padding=false") > \
         plan.command.index("actor_rollout_ref.model.use_remove_padding=True")  # the last word, as main_ppo reads it
-    assert any("use_remove_padding=True overridden to false" in w for w in plan.warnings)
+    assert any("vision-language model" in w for w in plan.warnings)
+
+
+def test_sequence_parallel_without_flash_attn_is_one_line(gpus, user_data):
+    from core.errors import UsageError
+
+    gpus(8)
+    with pytest.raises(UsageError, match="ulysses_sequence_parallel_size=2: .*flash-attention's kernel"):
+        build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--output_dir",
+                          user_data["out"], "--dry-run", "actor_rollout_ref.actor.ulysses_sequence_parallel_size=2"],
+                         environ={}))
 
 
 def test_users_remove_padding_stays_with_flash_attention(gpus, user_data, monkeypatch):

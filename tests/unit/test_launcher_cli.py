@@ -54,8 +54,8 @@ def test_dry_run_prints_plan_config_and_command():
     (["--preset", "adagrpo", "adagrpo.all_correct=drop"], "adagrpo.all_correct='drop'"),
     (["adagrpo.enable=true"], "--preset adagrpo"),
     pytest.param(["--lora_rank", "8"], "LoRA needs a GPU", marks=pytest.mark.cpu_stack),
-    (["--nnodes", "2", "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=80"],
-     "must divide each GPU's 40 responses per mini-batch"),
+    (["--nnodes", "2", "actor_rollout_ref.actor.use_dynamic_bsz=false",
+      "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=80"], "must divide each GPU's 40 responses per mini-batch"),
 ])
 def test_mistakes_are_one_line(argv, message):
     with pytest.raises(UsageError) as err:
@@ -100,7 +100,8 @@ def test_reward_file_errors_are_one_line_at_startup(tmp_path, body, message):
 
 
 def test_micro_batches_are_fitted_to_each_gpus_share():
-    cfg = plan_for("--nnodes", "2").cfg  # demo: 16 prompts x 5 = 80 responses, 40 per worker
+    # demo: 16 prompts x 5 = 80 responses, 40 per worker; fixed micro-batches (CPU runs pack to a token budget)
+    cfg = plan_for("--nnodes", "2", "actor_rollout_ref.actor.use_dynamic_bsz=false").cfg
     assert cfg.actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu == 40
 
 

@@ -154,9 +154,10 @@ def test_lora_merged_and_adapter_outputs_match_the_trained_model(tmp_path, lora_
         base = AutoModelForCausalLM.from_pretrained(demo_model, dtype=torch.bfloat16)
         adapter = PeftModel.from_pretrained(base, tmp_path / "adapter")(input_ids=ids).logits
     assert json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == demo_model
-    assert (full - want).abs().max() < 0.05 and (adapter - want).abs().max() < 0.05
+    # bf16 logits of magnitude ~3 (a unit in the last place: 0.016); the adapter moves them by ~9
+    assert (full - want).abs().max() < 0.1 and (adapter - want).abs().max() < 0.1
     base_only = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.bfloat16)(input_ids=ids).logits
-    assert (base_only - want).abs().max() > 0.1  # the adapter matters: leaving it out would show
+    assert (base_only - want).abs().max() > 1.0  # the adapter matters: leaving it out would show
 
 
 def test_model_card_names_base_data_steps_accuracy_and_command(tmp_path):

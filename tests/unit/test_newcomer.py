@@ -126,7 +126,10 @@ def test_dry_run_starts_with_the_plan(tmp_path, demo_model):
     text = "\n".join(plan_lines(plan))
     assert text.startswith("plan: CPU, 3 worker(s)")
     assert "450 steps (270 rows // 9 prompts x 15 epochs)" in text and "45 responses per step, 15 per GPU" in text
-    assert "actor.ppo_mini_batch_size 64 -> 9" in text and "actor.ppo_micro_batch_size_per_gpu 8 -> 5" in text
+    assert "actor.ppo_mini_batch_size 64 -> 9" in text
+    budget = int(plan.cfg.actor_rollout_ref.actor.ppo_max_token_len_per_gpu)  # from this machine's memory
+    assert f"dynamic batches: {budget:,} tokens per GPU for updates, {2 * budget:,} for log-probs" in text
+    assert "compute: fp32 matmuls" in text and "old log-probs: the rollout's" in text
     assert f"run folder: {plan.run_dir}" in text
 
 

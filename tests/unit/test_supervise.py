@@ -198,7 +198,7 @@ def test_a_full_disk_under_the_log_is_one_line_and_the_trainer_is_not_blocked(tm
 def test_after_a_failure_the_user_reads_what_resume_continues_from_and_how_full_the_disk_is(tmp_path):
     from types import SimpleNamespace
 
-    from launcher.cli import disk_full_hint, resume_hint
+    from launcher.watch import disk_full_hint, resume_hint
 
     plan = SimpleNamespace(run_dir=tmp_path / "run", checkpoint_dir=tmp_path / "run" / "checkpoints")
     plan.run_dir.mkdir()
@@ -268,3 +268,56 @@ def test_a_dead_ray_worker_is_named(tmp_path):
     outcome = _run(code, tmp_path)
     assert outcome.reason == ("ActorDiedError: The actor died unexpectedly before finishing this task. (the trainer's "
                               "FSDP worker (pid 2983) died: killed, or out of memory)")
+
+
+TRAINER_STANDIN = """
+import fcntl, json, os, sys
+metrics, run = sys.argv[1], sys.argv[2]
+watcher = os.getppid()
+maps = open(f"/proc/{watcher}/maps").read()
+with open(os.path.join(run, ".train.lock"), "a+") as lock:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        locked = "free"
+    except OSError:
+        locked = "held"
+print("watcher", "torch" if "libtorch" in maps else "light", locked,
+      "watch" if b"launcher.watch" in open(f"/proc/{watcher}/cmdline", "rb").read() else "?", flush=True)
+with open(metrics, "w") as f:
+    f.write(json.dumps({"step": 1, "data": {"timing_s/step": 1.0, "critic/score/mean": 0.5}}) + "\\n")
+"""
+
+HAND_OVER = """
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch  # noqa: F401  (what planning imports)
+from omegaconf import OmegaConf
+
+from launcher.run_lock import hold
+from launcher.watch import hand_over
+from trainer_hooks.graceful_stop import STOP_FILE_ENV
+
+run = Path(sys.argv[1])
+plan = SimpleNamespace(command=[sys.executable, "-c", sys.argv[2], str(run / "metrics.jsonl"), str(run)],
+                       env_delta={STOP_FILE_ENV: str(run / ".stop_request")}, run_dir=run,
+                       checkpoint_dir=run / "checkpoints", log_path=run / "train.log",
+                       metrics_path=run / "metrics.jsonl", total_steps=1,
+                       cfg=OmegaConf.create({"data": {"train_batch_size": 4}, "actor_rollout_ref": {"rollout": {"n": 2}},
+                                             "reward": {"custom_reward_function": {"path": "pkg://reward"}}}))
+hand_over(plan, False, hold(run))
+"""
+
+
+def test_the_run_is_watched_by_a_process_without_plannings_imports(tmp_path):
+    """After planning, the launcher execs launcher.watch in its own pid: the process that waits out
+    the whole run maps no torch (planning's imports cost 0.4-0.7 GB of PSS for the run's life), it
+    keeps the run folder's lock, and it prints the progress and the summary."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", HAND_OVER, str(tmp_path), TRAINER_STANDIN], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "watcher light held watch" in (tmp_path / "train.log").read_text()
+    assert "step    1/1  reward 0.500" in out.stdout and "1 steps" in out.stdout

@@ -133,22 +133,24 @@ class Worker:  # placed as verl places its FSDP workers: GPUs asked for, no CPUs
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         dist.init_process_group(backend="gloo", init_method=f"tcp://127.0.0.1:{port}", world_size=1, rank=0)
-        return torch.get_num_threads()
+        return torch.get_num_threads(), torch.get_float32_matmul_precision()
 
 strategy = PlacementGroupSchedulingStrategy(placement_group=pg, placement_group_bundle_index=0)
-print("threads", ray.get(Worker.options(scheduling_strategy=strategy, num_gpus=1).remote().threads.remote()))
+threads, precision = ray.get(Worker.options(scheduling_strategy=strategy, num_gpus=1).remote().threads.remote())
+print("threads", threads, "precision", precision)
 """
 
 
 def test_cpu_run_workers_compute_on_every_core():
     """Ray sets OMP_NUM_THREADS=1 in an actor that asks for no CPUs (verl's workers ask for GPUs
     only), so without the launcher's setting a CPU run trains on one core (a step of SmolLM2 took
-    twice as long)."""
+    twice as long). The same worker takes the fp32 matmul precision planned for this CPU."""
     from launcher.plan import _env
+    from verl_cpu.matmul import planned_precision
     from verl_cpu.vllm_env import usable_cpus
 
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env.update(_env(Path("/tmp"), gpu=False))
     out = subprocess.run([sys.executable, "-c", RAY_ACTOR_THREADS], env=env, capture_output=True, text=True,
                          timeout=300)
-    assert f"threads {len(usable_cpus())}" in out.stdout, out.stderr[-2000:]
+    assert f"threads {len(usable_cpus())} precision {planned_precision()}" in out.stdout, out.stderr[-2000:]

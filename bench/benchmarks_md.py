@@ -72,10 +72,12 @@ def peer_section(data: dict) -> str:
     from peer_compare import breakdown, processes, table
 
     env, args = data["environment"], data["args"]
+    name = args.get("name", "results")  # the plot is copied to docs/ under the comparison's name
+    plot = "docs/peer_compare.png" if name == "results" else f"docs/{name}.png"
     seeds = sorted({r["seed"] for runs in data["results"].values() for r in runs})
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     return "\n".join([
-        f"## SmolLM2-135M-Instruct: verl's GRPO, TRL's GRPOTrainer, verl's dynamic sampling, adaGRPO ({env['date']})", "",
+        f"## SmolLM2-135M-Instruct side by side: {', '.join(data['results'])} ({env['date']})", "",
         f"Machine: {env['cpu']}, {env['cores']} cores, {env['memory_gb']} GB, no GPU, otherwise idle; every run one "
         f"after the other in one invocation. Versions: {versions}, Python {env['python']}.", "",
         f"Command: `.venv/bin/python bench/peer_compare.py --seeds {','.join(map(str, seeds))} --steps {args['steps']}`"
@@ -91,7 +93,7 @@ def peer_section(data: dict) -> str:
         "timing_s/* metrics; `the rest` is the orchestration between the stages: Ray calls, TransferQueue reads, "
         "the reward loop, the buffer's polling):", "", breakdown(data["results"]), "",
         "Where the memory is at each arm's peak (first seed; PSS of each process):", "", processes(data["results"]), "",
-        "![accuracy against generated tokens](docs/peer_compare.png)", ""])
+        f"![accuracy against generated tokens]({plot})", ""])
 
 
 def main(paths: list[str]) -> None:

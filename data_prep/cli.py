@@ -10,7 +10,7 @@ from .convert import (Columns, Report, build_rows, check_prompt_lengths, index_r
                       split_rows, write_parquet_atomic)
 from . import prefixes
 from .public import DATASETS, public_records
-from .readers import DataError, read_rows
+from .readers import DataError, read_rows, validation_split
 from .schema import PromptStyle
 
 
@@ -84,6 +84,10 @@ def _val_split(args, notes: list[str]) -> str | None:
     public datasets' default (test) then falls back to --val-size, an explicit --val-split fails."""
     given = args.val_split
     split = given or VAL_SPLITS.get(args.command)
+    if split is None and args.command == "convert" and (found := validation_split(args.input, args.split)):
+        notes.append(f"validation: the {found!r} split of {args.input}, whole (--val-split none: --val-size of "
+                      f"{args.split!r} instead)")
+        return found  # a DatasetDict (or a folder of split files) brings its own: use it, as TRL would
     if split in (None, "none"):
         return None
     source = args.input

@@ -79,9 +79,41 @@ def split_files(folder: Path, split: str) -> list[Path]:
     return found
 
 
+VALIDATION_SPLITS = ("validation", "test", "val", "valid", "dev")  # in the order they are preferred
+
+
+def is_saved_dataset(path: Path) -> bool:
+    """A `datasets` save_to_disk folder (a DatasetDict's or a Dataset's)."""
+    return path.is_dir() and any((path / n).exists() for n in ("dataset_dict.json", "dataset_info.json"))
+
+
+def local_splits(source: str) -> list[str]:
+    """The splits a local folder holds: a save_to_disk DatasetDict's, or a folder of split files
+    (train.jsonl, test-00000-of-00001.parquet); [] for a file, a single Dataset or a hub id."""
+    import json
+
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        return []
+    if (path / "dataset_dict.json").is_file():
+        try:
+            return list(json.loads((path / "dataset_dict.json").read_text()).get("splits") or [])
+        except (OSError, ValueError):
+            return []
+    if is_saved_dataset(path):
+        return []
+    return sorted({p.stem.split("-")[0] for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES})
+
+
+def validation_split(source: str, train_split: str = "train") -> str | None:
+    """The split of a local folder that is its validation set, when it has one besides training."""
+    splits = local_splits(source)
+    return next((s for s in VALIDATION_SPLITS if s in splits and s != train_split), None)
+
+
 def read_rows(source: str, split: str = "train", config: str | None = None) -> Iterator[tuple[str, dict]]:
     path = Path(source).expanduser()
-    if path.is_dir() and not any((path / n).exists() for n in ("dataset_dict.json", "dataset_info.json")):
+    if path.is_dir() and not is_saved_dataset(path):
         for file in split_files(path, split):  # a folder of split files, e.g. train.jsonl + test.jsonl
             yield from read_rows(str(file))
         return

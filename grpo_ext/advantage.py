@@ -1,9 +1,11 @@
-"""The `grpo_difficulty` advantage estimator (verl's @register_adv_est): verl's own GRPO advantage,
-then each group's advantages times a weight from its success rate (shaping.difficulty_weights),
-optionally renormalised across the batch's groups.
+"""Two advantage estimators (verl's @register_adv_est):
 
-The success rates come from the sampler (grpo_ext.batch_step.STEP, same process), which read them
-from the reward's `acc` field before any reward shaping; the rows must be this batch's rows.
+- `grpo_difficulty`: verl's own GRPO advantage, then each group's advantages times a weight from
+  its success rate (shaping.difficulty_weights), optionally renormalised across the batch's groups.
+  The success rates come from the sampler (grpo_ext.batch_step.STEP, same process), which read them
+  from the reward's `acc` field before any reward shaping; the rows must be this batch's rows.
+- `grpo_batch_std`: TRL's scale_rewards="batch" (PPO Lite): each reward minus its group's mean,
+  divided by the standard deviation of the whole batch's rewards, not the group's.
 """
 
 import numpy as np
@@ -41,4 +43,25 @@ def compute_difficulty_scaled_advantage(token_level_rewards: torch.Tensor, respo
     s = STEP.settings
     with torch.no_grad():
         advantages = scale(advantages, response_mask, STEP.rates, s.difficulty_alpha, s.difficulty_normalize)
+    return advantages, advantages
+
+
+BATCH_STD = "grpo_batch_std"
+
+
+@register_adv_est(BATCH_STD)
+def compute_grpo_batch_std_advantage(token_level_rewards: torch.Tensor, response_mask: torch.Tensor,
+                                     index: np.ndarray, epsilon: float = 1e-6, config=None, **_):
+    """As TRL computes it (GRPOTrainer, scale_rewards="batch"): the batch's std of the rewards
+    themselves, with the same small constant verl's GRPO adds."""
+    scores = token_level_rewards.sum(dim=-1)
+    with torch.no_grad():
+        groups: dict = {}
+        for i, uid in enumerate(index):
+            groups.setdefault(uid, []).append(i)
+        means = torch.empty_like(scores)
+        for rows in groups.values():
+            means[rows] = scores[rows].mean()
+        std = scores.std() if scores.numel() > 1 else torch.zeros((), dtype=scores.dtype)
+        advantages = ((scores - means) / (std + epsilon)).unsqueeze(-1) * response_mask
     return advantages, advantages

@@ -7,7 +7,9 @@ config, so a flag (--dynamic_clip, --difficulty_scale), a preset and a raw
 - difficulty scaling: advantage estimator `grpo_difficulty` in place of verl's `grpo`;
 - curriculum: verl's custom dataset class hook, unshuffled, loaded in the trainer's process;
 - prefix-guided rollouts: verl's agent-loop registry (`prefix_guided`), and with an SFT weight the
-  `prefix_sft` policy loss (or `dynamic_clip`, which adds the same term).
+  `prefix_sft` policy loss (or `dynamic_clip`, which adds the same term);
+- TRL's token masks: the grpo_ext engine (or adaGRPO's, which includes it) and the settings it reads
+  from the workers' environment; the entropy mask also makes the update compute entropies.
 Length normalisation and similarity weights need nothing beyond the sampler, which is ours by default.
 """
 
@@ -19,6 +21,7 @@ from omegaconf import OmegaConf, open_dict
 from core.errors import UsageError
 from core.extensions import Wired
 
+from . import token_masks
 from .settings import GrpoExtSettings, SettingsError, from_mapping
 
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
@@ -76,6 +79,19 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
                 out.append(f"{LOSS_KEY}=prefix_sft")
             out += [f"++ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_PREFIX_SFT_COEF='{s.prefix_sft_coef}'",
                     "++ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_LOSSES='1'"]
+    if s.token_masks:
+        vendor = OmegaConf.select(cfg, ENGINE_KEY)
+        if vendor is None and not any(o.startswith(f"++{ENGINE_KEY}=") for o in out):
+            out.append(f"++{ENGINE_KEY}=grpo_ext")
+        elif vendor not in (None, "grpo_ext", "adagrpo"):
+            raise UsageError(f"--mask_truncated_completions / --top_entropy_quantile are applied by an engine of "
+                             f"ours, but {ENGINE_KEY}={vendor}; valid: grpo_ext (set by them) or adagrpo")
+        env = "++ray_kwargs.ray_init.runtime_env.env_vars"
+        if s.mask_truncated:
+            out.append(f"{env}.{token_masks.TRUNCATED_ENV}='{int(cfg.data.max_response_length)}'")
+        if s.top_entropy_quantile < 1.0:
+            out += [f"{env}.{token_masks.QUANTILE_ENV}='{s.top_entropy_quantile}'",
+                    "actor_rollout_ref.actor.calculate_entropy=true"]
     if s.difficulty_scale:
         estimator = str(cfg.algorithm.adv_estimator)
         if estimator == "adagrpo":

@@ -37,6 +37,13 @@ class GrpoExtSettings:
     prefix: bool
     prefix_dropout: float
     prefix_sft_coef: float
+    mask_truncated: bool
+    top_entropy_quantile: float
+
+    @property
+    def token_masks(self) -> bool:
+        """Applied by the engine on the update, not by the sampler."""
+        return self.mask_truncated or self.top_entropy_quantile < 1.0
 
     @property
     def shapes_rewards(self) -> bool:
@@ -63,7 +70,7 @@ def from_mapping(cfg) -> GrpoExtSettings:
     """From the `grpo_ext` config block (a DictConfig or dict; None: everything off)."""
     b = merged(cfg)
     clip, diff, length, sim = b["dynamic_clip"], b["difficulty_scale"], b["length_norm"], b["similarity"]
-    curriculum, prefix = b["curriculum"], b["prefix"]
+    curriculum, prefix, masks = b["curriculum"], b["prefix"], b["token_masks"]
     s = GrpoExtSettings(
         success_key=str(b["success_key"]), success_threshold=float(b["success_threshold"]),
         dynamic_clip=bool(clip["enable"]), clip_low=float(clip["low"]), clip_high=float(clip["high"]),
@@ -74,7 +81,8 @@ def from_mapping(cfg) -> GrpoExtSettings:
         similarity_temperature=float(sim["temperature"]), similarity_ngram=int(sim["ngram"]),
         curriculum=bool(curriculum["enable"]), curriculum_mode=str(curriculum["mode"]),
         prefix=bool(prefix["enable"]), prefix_dropout=float(prefix["dropout"]),
-        prefix_sft_coef=float(prefix["sft_coef"]))
+        prefix_sft_coef=float(prefix["sft_coef"]),
+        mask_truncated=bool(masks["truncated"]), top_entropy_quantile=float(masks["top_entropy_quantile"]))
     _check(s)
     return s
 
@@ -99,3 +107,6 @@ def _check(s: GrpoExtSettings) -> None:
         raise SettingsError(f"grpo_ext.prefix.dropout={s.prefix_dropout}: give a probability in [0, 1]")
     if s.prefix_sft_coef < 0:
         raise SettingsError(f"grpo_ext.prefix.sft_coef={s.prefix_sft_coef}: give 0 (off) or a positive weight")
+    if not 0 <= s.top_entropy_quantile <= 1:
+        raise SettingsError(f"grpo_ext.token_masks.top_entropy_quantile={s.top_entropy_quantile}: give a share in "
+                            "[0, 1] (1: every token; TRL's paper suggests 0.2)")

@@ -47,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(plan, verbose: bool, argv: list[str] = ()) -> int:
+    from .inputs import check_hub_model
     from .run_lock import hold
+
+    try:
+        check_hub_model(str(plan.cfg.actor_rollout_ref.model.path))
+    except UsageError as err:
+        return fail(str(err))
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -38,27 +38,68 @@ def _float(text: str) -> float:
     return float(text)
 
 
-# TRL's GRPOConfig.loss_type -> verl's actor.loss_agg_mode (the aggregation alone; nothing else changes)
+# TRL's GRPOConfig.loss_type -> verl's actor.loss_agg_mode, as TRL aggregates each (grpo and sapo:
+# per sequence, then over sequences; dapo and cispo: over the batch's tokens)
 TRL_LOSS_TYPES = {"grpo": "seq-mean-token-mean", "bnpo": "token-mean", "dapo": "token-mean",
-                  "dr_grpo": "seq-mean-token-sum-norm"}
+                  "dr_grpo": "seq-mean-token-sum-norm", "cispo": "token-mean", "sapo": "seq-mean-token-mean"}
+# ... and those that are also a policy loss of their own (verl's @register_policy_loss, same names)
+TRL_POLICY_LOSSES = ("cispo", "sapo")
+POLICY_LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 
 
-def _scale_rewards(text: str) -> bool:
-    """TRL's scale_rewards: group -> divide by the group's std (verl's norm_adv_by_std_in_grpo)."""
+def _loss_type(value: str) -> list[str]:
+    out = [f"actor_rollout_ref.actor.loss_agg_mode={TRL_LOSS_TYPES[value]}"]
+    return out + ([f"{POLICY_LOSS_KEY}={value}"] if value in TRL_POLICY_LOSSES else [])
+
+
+def _importance_sampling_level(value: str) -> list[str]:
+    """TRL's "sequence" (GSPO: one ratio per sequence, its tokens' mean log-ratio) is verl's gspo loss."""
+    return [f"{POLICY_LOSS_KEY}=gspo"] if value == "sequence" else []
+
+
+def _scale_rewards(text: str) -> str:
     lowered = text.strip().lower()
-    if lowered in ("group", "true"):
-        return True
-    if lowered in ("none", "false"):
-        return False
-    if lowered == "batch":
-        raise ValueError("verl 0.9.1 scales GRPO advantages by the group's std or not at all; use group or none")
-    raise ValueError("expected group or none")
+    named = {"true": "group", "false": "none"}.get(lowered, lowered)
+    if named not in ("group", "none", "batch"):
+        raise ValueError("expected group, batch or none")
+    return named
 
 
-def _no_verl_equivalent(trl_name: str):
-    def refuse(text: str):
-        raise ValueError(f"TRL's {trl_name} has no counterpart in verl 0.9.1, so it is not available here")
-    return refuse
+BATCH_STD_ESTIMATOR = "grpo_batch_std"  # grpo_ext/advantage.py
+
+
+def _scale_rewards_overrides(value: str) -> list[str]:
+    """TRL's scale_rewards: group divides by the group's std, none does not (verl's
+    norm_adv_by_std_in_grpo); batch divides by the std of the whole batch's rewards: an estimator of
+    ours, registered in verl's by grpo_ext's plugin."""
+    if value == "batch":
+        return [f"algorithm.adv_estimator={BATCH_STD_ESTIMATOR}",
+                "+ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_ADVANTAGE='1'"]
+    return [f"algorithm.norm_adv_by_std_in_grpo={'true' if value == 'group' else 'false'}"]
+
+
+# TRL's vllm_importance_sampling_mode -> verl's rollout correction level (truncated IS weights)
+TRL_IS_MODES = {"token_truncate": "token", "sequence_truncate": "sequence"}
+
+
+def _is_mode(text: str) -> str:
+    if text in ("token_mask", "sequence_mask"):
+        raise ValueError(f"{text}: verl 0.9.1 masks by its own divergence measures instead (algorithm."
+                         f"rollout_correction.rollout_rs, e.g. seq_mean_k1); TRL's truncating modes are token_truncate "
+                         f"and sequence_truncate")
+    if text not in TRL_IS_MODES:
+        raise ValueError("expected token_truncate or sequence_truncate")
+    return text
+
+
+def _vllm_is_correction(value: bool) -> list[str]:
+    """TRL's correction of the rollout/trainer mismatch: importance weights vLLM's log-probs -> the
+    trainer's old ones, truncated (verl's decoupled rollout correction: the trainer recomputes the
+    old log-probs, as TRL does, so CPU runs leave bypass mode for it)."""
+    if not value:
+        return ["algorithm.rollout_correction.rollout_is=null"]
+    return ["algorithm.rollout_correction.rollout_is=token", "algorithm.rollout_correction.bypass_mode=false",
+            "actor_rollout_ref.rollout.calculate_log_probs=true"]
 
 
 def _str(text: str) -> str:
@@ -188,12 +229,24 @@ FLAGS: tuple[Flag, ...] = (
     Flag("norm_adv_by_std", "divide group advantages by their std (false = DrGRPO)",
          ("algorithm.norm_adv_by_std_in_grpo",), _bool, env="NORM_ADV_BY_STD", metavar="BOOL"),
     # TRL's GRPOConfig names, each onto verl's own key (docs/rewards.md: "TRL's GRPOConfig names")
-    Flag("loss_type", "loss aggregation alone, TRL's loss_type: grpo, bnpo, dapo or dr_grpo (verl's "
-         "actor.loss_agg_mode)", env="LOSS_TYPE", metavar="TYPE", choices=tuple(TRL_LOSS_TYPES),
-         to_overrides=lambda v: [f"actor_rollout_ref.actor.loss_agg_mode={TRL_LOSS_TYPES[v]}"]),
-    Flag("scale_rewards", "TRL's scale_rewards: group (divide by the group's std) or none (verl's "
-         "algorithm.norm_adv_by_std_in_grpo)", ("algorithm.norm_adv_by_std_in_grpo",), _scale_rewards,
-         env="SCALE_REWARDS", metavar="group|none"),
+    Flag("loss_type", "TRL's loss_type: grpo, bnpo, dapo or dr_grpo set the aggregation (verl's "
+         "actor.loss_agg_mode); cispo and sapo also the policy loss (verl's of the same names)", env="LOSS_TYPE",
+         metavar="TYPE", choices=tuple(TRL_LOSS_TYPES), to_overrides=_loss_type),
+    Flag("importance_sampling_level", "TRL's importance_sampling_level: token, or sequence (GSPO: verl's gspo "
+         "policy loss)", env="IMPORTANCE_SAMPLING_LEVEL", metavar="token|sequence", choices=("token", "sequence"),
+         to_overrides=_importance_sampling_level),
+    Flag("scale_rewards", "TRL's scale_rewards: group (divide by the group's std), batch (by the batch's) or "
+         "none (verl's algorithm.norm_adv_by_std_in_grpo; batch: the grpo_batch_std estimator)",
+         parse=_scale_rewards, env="SCALE_REWARDS", metavar="group|batch|none", to_overrides=_scale_rewards_overrides),
+    Flag("vllm_importance_sampling_correction", "TRL's correction of vLLM's log-probs against the trainer's: "
+         "truncated importance weights (verl's algorithm.rollout_correction)", parse=_bool,
+         env="VLLM_IMPORTANCE_SAMPLING_CORRECTION", metavar="BOOL", to_overrides=_vllm_is_correction),
+    Flag("vllm_importance_sampling_mode", "with the correction: token_truncate or sequence_truncate (verl's "
+         "rollout_is token or sequence)", env="VLLM_IMPORTANCE_SAMPLING_MODE", parse=_is_mode, metavar="MODE",
+         to_overrides=lambda v: [f"algorithm.rollout_correction.rollout_is={TRL_IS_MODES[v]}"]),
+    Flag("vllm_importance_sampling_clip_max", "with the correction: the weights' upper bound C_max (TRL's "
+         "default 3.0; verl's rollout_is_threshold)", ("algorithm.rollout_correction.rollout_is_threshold",), _float,
+         env="VLLM_IMPORTANCE_SAMPLING_CLIP_MAX", metavar="C"),
     Flag("epsilon", "PPO clip range, TRL's epsilon (verl's actor.clip_ratio_low, and clip_ratio_high unless "
          "--epsilon_high)", ("actor_rollout_ref.actor.clip_ratio_low", "actor_rollout_ref.actor.clip_ratio_high"),
          _float, env="EPSILON", metavar="E"),
@@ -201,10 +254,12 @@ FLAGS: tuple[Flag, ...] = (
          ("actor_rollout_ref.actor.clip_ratio_high",), _float, env="EPSILON_HIGH", metavar="E"),
     Flag("num_iterations", "updates per batch, TRL's num_iterations (verl's actor.ppo_epochs)",
          ("actor_rollout_ref.actor.ppo_epochs",), _positive_int, env="NUM_ITERATIONS", metavar="N"),
-    Flag("mask_truncated_completions", "TRL's flag: not available (verl 0.9.1 has no counterpart)",
-         parse=_no_verl_equivalent("mask_truncated_completions"), metavar="BOOL"),
-    Flag("top_entropy_quantile", "TRL's option: not available (verl 0.9.1 has no counterpart)",
-         parse=_no_verl_equivalent("top_entropy_quantile"), metavar="Q"),
+    Flag("mask_truncated_completions", "TRL's flag: responses that reach --max_response_length leave the loss "
+         "(grpo_ext.token_masks.truncated)", parse=_bool, env="MASK_TRUNCATED_COMPLETIONS", metavar="BOOL",
+         to_overrides=lambda v: [f"grpo_ext.token_masks.truncated={'true' if v else 'false'}"]),
+    Flag("top_entropy_quantile", "TRL's option: only the highest-entropy tokens, this share of each micro-batch, "
+         "train (grpo_ext.token_masks.top_entropy_quantile)", parse=_unit, env="TOP_ENTROPY_QUANTILE", metavar="Q",
+         to_overrides=lambda v: [f"grpo_ext.token_masks.top_entropy_quantile={v}"]),
     # Group-level options (grpo_ext/): grpo_ext/launch.py wires verl's hooks for them.
     Flag("dynamic_clip", "PPO clip epsilon per sample, LOW for groups all solved to HIGH for groups none solved",
          env="DYNAMIC_CLIP", parse=_clip_pair, metavar="LOW,HIGH", name_part=lambda v: [f"dclip{v[0]:g}_{v[1]:g}"],

@@ -206,9 +206,12 @@ def model_config(cfg) -> dict:
 
 
 def model_positions(cfg) -> int | None:
-    """max_position_embeddings of the model (None when its config is not here, or has none)."""
+    """max_position_embeddings of the model: the run's own override_config first (verl's DAPO recipe
+    raises it to 32768 for a model that ships 4096, with RoPE scaling), else its config.json's
+    (None when that is not here, or has none)."""
+    override = (cfg.actor_rollout_ref.model.get("override_config") or {}).get("max_position_embeddings")
     try:
-        return int(model_config(cfg).get("max_position_embeddings") or 0) or None
+        return int(override or model_config(cfg).get("max_position_embeddings") or 0) or None
     except (ValueError, TypeError):
         return None
 

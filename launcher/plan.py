@@ -84,6 +84,8 @@ class Context:
     train_files: list[str]
     gpu: bool
     extensions: list = field(default_factory=list)  # what each extension's wire() handed back
+    user_keys: set = field(default_factory=set)  # the config keys of the user's own overrides
+    val_files: list = field(default_factory=list)
 
 
 def _target_gpus(values: dict, dry_run: bool) -> int:
@@ -290,7 +292,8 @@ def build_plan(parsed: Parsed) -> Plan:
     else:
         data = inputs.resolve_data(values, output_root)
         values["data"] = ",".join(data.train)
-        notes += data.notes + inputs.source_notes(data.train, values.get("reward_func"))
+        notes += (data.notes + inputs.source_notes(data.train, values.get("reward_func"))
+                  + inputs.prompt_format_notes(data.train))
         if data.val:
             values["val_files"] = ",".join(data.val)
     values.setdefault("n_gpus", max(gpus, 1))
@@ -356,7 +359,8 @@ def build_plan(parsed: Parsed) -> Plan:
 
     checkpoint_dir = Path(str(cfg.trainer.default_local_dir))
     total_steps = _total_steps(cfg, train_rows)
-    ctx = Context(values, train_files, gpu, extensions)
+    val_files = [f for f in str(values.get("val_files") or "").split(",") if f]
+    ctx = Context(values, train_files, gpu, extensions, user_keys, val_files)
     warnings = guard_warnings + preflight.run_checks(cfg, ctx)
     finished = check_resume(run_dir, checkpoint_dir, total_steps) if values.get("resume") else None
     if values.get("resume") and not finished:

@@ -67,8 +67,72 @@ def check_positions(cfg, ctx) -> list[str]:
     if positions and prompt + response > positions:
         raise UsageError(f"--max_prompt_length {prompt} + --max_response_length {response} = {prompt + response} tokens, "
                          f"more than the model's {positions} positions (max_position_embeddings in "
-                         f"{cfg.actor_rollout_ref.model.path}/config.json): e.g. --max_prompt_length {positions // 2} "
-                         f"--max_response_length {positions - positions // 2}")
+                         f"{cfg.actor_rollout_ref.model.path}/config.json, or model.override_config): e.g. "
+                         f"--max_prompt_length {positions // 2} --max_response_length {positions - positions // 2}")
+    return []
+
+
+# verl's advantage estimators that compare each response with the others drawn for its prompt
+GROUP_ESTIMATORS = {"grpo", "grpo_vectorized", "grpo_passk", "rloo", "rloo_vectorized", "opo", "gpg",
+                    "reinforce_plus_plus_baseline", "adagrpo", "grpo_difficulty", "grpo_batch_std"}
+
+
+def check_group_size(cfg, ctx) -> list[str]:
+    """A group of one: nothing to compare a response with. verl's GRPO then takes the raw reward as
+    the advantage (REINFORCE without a baseline), RLOO divides by zero; neither is what was asked."""
+    estimator, n = str(cfg.algorithm.adv_estimator), int(cfg.actor_rollout_ref.rollout.n)
+    if n < 2 and estimator in GROUP_ESTIMATORS:
+        raise UsageError(f"--rollout_n {n} (actor_rollout_ref.rollout.n): {estimator} compares each response with "
+                         f"the others sampled for its prompt, and a group of one has none; use --rollout_n 2 or "
+                         f"more (4-16 is usual), or algorithm.adv_estimator=gae for PPO with a critic")
+    return []
+
+
+PPO_ONLY = {"critic": "GRPO has no critic (algorithm.adv_estimator=gae runs PPO, which trains one)",
+            "algorithm.kl_ctrl": "it sets the KL penalty in the reward, used only with algorithm.use_kl_in_reward=true "
+                                 "(this run's KL is the actor's loss term: --kl_coef, --use_kl_loss)"}
+
+
+def check_unused_ppo_keys(cfg, ctx) -> list[str]:
+    """verl's PPO quickstart sets critic.* and algorithm.kl_ctrl.*: on a GRPO run they compose and do
+    nothing. Said, not refused: the run is still the one asked for."""
+    from verl.trainer.ppo.utils import need_critic
+
+    unused = []
+    for prefix, why in PPO_ONLY.items():
+        keys = sorted(k for k in ctx.user_keys if k == prefix or k.startswith(prefix + "."))
+        if not keys:
+            continue
+        used = need_critic(cfg) if prefix == "critic" else bool(cfg.algorithm.get("use_kl_in_reward"))
+        if not used:
+            unused.append(f"{', '.join(keys)} do nothing in this run: {why}")
+    return unused
+
+
+def check_data_columns(cfg, ctx) -> list[str]:
+    """What verl reads of every row, from each parquet file's schema (its footer, no rows read):
+    without data_source its reward loop fails in a worker with a KeyError, without the prompt
+    column its dataset does; rows with images need a model that sees them."""
+    import pyarrow.parquet as pq
+
+    from .hardware import is_multimodal, model_config
+
+    prompt_key, image_key = str(cfg.data.get("prompt_key") or "prompt"), str(cfg.data.get("image_key") or "images")
+    for flag, files in (("--data", ctx.train_files), ("--val_files", ctx.val_files)):
+        for path in files:
+            try:
+                names = set(pq.ParquetFile(path).schema_arrow.names)
+            except Exception:  # not a local parquet file: verl reads it, and says what is wrong
+                continue
+            for column in ("data_source", prompt_key):
+                if column not in names:
+                    raise UsageError(f"{flag} {path}: no {column!r} column (it has {', '.join(sorted(names))}); verl's "
+                                     f"rows need data_source, {prompt_key} and reward_model.ground_truth: convert the "
+                                     f"file with ./data_prep.sh convert, or add the column")
+            if image_key in names and model_config(cfg) and not is_multimodal(cfg):  # known, and text-only
+                raise UsageError(f"{flag} {path}: the rows have an {image_key!r} column (verl's multimodal schema, "
+                                 f"<image> in the prompt) but {cfg.actor_rollout_ref.model.path} is a text-only model: "
+                                 f"use a vision-language model (e.g. Qwen/Qwen2.5-VL-3B-Instruct), or drop the images")
     return []
 
 
@@ -171,6 +235,8 @@ def check_verl_plugins(cfg, ctx) -> list[str]:
         needed["adagrpo_ext.verl_plugin"] = "adaGRPO's per-sample-temperature engine"
     if env.get("VERL_ENGINE_VENDOR") == "grpo_ext" or env.get("GRPO_EXT_LOSSES") == "1":
         needed["grpo_ext.verl_plugin"] = "the GRPO options' engine and policy losses"
+    if env.get("GRPO_EXT_ADVANTAGE") == "1":
+        needed["grpo_ext.verl_plugin"] = "the grpo_batch_std advantage estimator (--scale_rewards batch)"
     missing = [f"{module} ({what})" for module, what in needed.items() if module not in installed_verl_plugins()]
     if missing:
         raise UsageError(f"verl plugin {', '.join(missing)} is not installed in this environment (entry points "
@@ -178,8 +244,9 @@ def check_verl_plugins(cfg, ctx) -> list[str]:
     return []
 
 
-CHECKS = (check_engines, check_positions, check_lora_adapter, check_batches, check_runtime_env, check_extensions,
-          check_verl_plugins, check_lora_device, check_reward_file, check_with_verl)
+CHECKS = (check_engines, check_data_columns, check_group_size, check_positions, check_lora_adapter, check_batches,
+          check_runtime_env, check_extensions, check_verl_plugins, check_lora_device, check_reward_file,
+          check_unused_ppo_keys, check_with_verl)
 
 
 def run_checks(cfg, ctx) -> list[str]:

@@ -2,6 +2,7 @@
 
     ./reward.sh check data.parquet --responses responses.jsonl [--reward_func my.py[:fn]]
     ./reward.sh check data.parquet --response "<answer>42</answer>" --rows 5
+    ./reward.sh check my.jsonl --answer_key solution --response "<answer>42</answer>"
 
 Prints, per row: data_source, what was extracted, the ground truth and the score; then a histogram.
 Scores exactly as training does: the same bound, the same checks of what a function returns, several
@@ -59,24 +60,41 @@ def _kwargs(text: str | None) -> dict:
     return value
 
 
-def _rows(path: Path, limit: int) -> tuple[list[dict], int]:
-    """Rows of a parquet file, or of a JSON/JSONL/CSV file converted as `train.sh --data` does."""
-    if not path.is_file():
+def _columns(args):
+    """The same column options as train.sh and data_prep convert, for files that are converted."""
+    from data_prep.convert import Columns
+
+    default = Columns()
+    return Columns(args.prompt_key or default.prompt, args.answer_key or default.answer, default.source,
+                   args.data_source or default.default_source)
+
+
+def _rows(path: Path, limit: int, columns=None) -> tuple[list[dict], int]:
+    """Rows of a parquet file or a data_prep folder, or of a JSON/JSONL/CSV file or a saved dataset
+    folder converted as `train.sh --data` converts it."""
+    if not path.exists():
         raise CheckError(f"{path}: no such file")
-    if path.suffix != ".parquet":
+    if path.is_dir() and (path / "train.parquet").is_file():
+        path = path / "train.parquet"
+    elif path.is_dir() or path.suffix != ".parquet":
         from data_prep.cached import convert_cached
         from data_prep.readers import DataError
 
         try:
-            path = convert_cached(path, REPO / "outputs" / "data", val_size=0)[0]
+            path = convert_cached(path, REPO / "outputs" / "data", val_size=0, columns=columns)[0]
         except DataError as err:
-            raise CheckError(str(err)) from None
+            raise CheckError(" ".join(line.strip() for line in str(err).splitlines())) from None
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
     except Exception as err:  # not parquet, truncated
         raise CheckError(f"{path}: not a readable parquet file ({type(err).__name__}: {err})") from None
+    missing = [c for c in ("data_source", "reward_model") if c not in table.column_names]
+    if missing:
+        raise CheckError(f"{path}: no {' or '.join(map(repr, missing))} column (it has "
+                         f"{', '.join(table.column_names)}); verl's rows need data_source, prompt and "
+                         f"reward_model.ground_truth: convert the file with ./data_prep.sh convert")
     return (table.slice(0, limit) if limit else table).to_pylist(), table.num_rows
 
 
@@ -119,7 +137,7 @@ def _parts(result, args) -> str:
 
 
 def check(args) -> int:
-    rows, total = _rows(args.data, args.rows)
+    rows, total = _rows(args.data, args.rows, _columns(args))
     kwargs = _kwargs(args.reward_kwargs)
     responses = _responses(args.responses, args.response_key) if args.responses else [args.response] * len(rows)
     score_fn = _scorer(args, kwargs)
@@ -167,6 +185,10 @@ def main(argv=None) -> int:
     group.add_argument("--responses", type=Path, help="JSONL, one response per row")
     group.add_argument("--response", help="the same response for every row")
     p.add_argument("--response-key", default="response", help="key of the response in each JSONL object")
+    # the column options of train.sh (underscores) and data_prep (hyphens), both spellings
+    p.add_argument("--prompt_key", "--prompt-key", dest="prompt_key", help="column of the question (JSON/JSONL/CSV)")
+    p.add_argument("--answer_key", "--answer-key", dest="answer_key", help="column of the reference answer")
+    p.add_argument("--data_source", "--data-source", dest="data_source", help="data_source for rows without one")
     p.add_argument("--rows", type=int, default=20, help="check the first N rows (default 20; 0: all)")
     p.add_argument("--reward_func", action="append", help="score with your file instead of the built-in rewards "
                                                           "(path.py[:name], verl's or TRL's signature); repeatable")

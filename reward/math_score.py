@@ -60,13 +60,22 @@ def extract_math_answer(solution_str: str, unmarked: str = "short") -> str | Non
 # the final forms of a number: what parse_number reads (1,234 $18.00 3.0 50%), a fraction p/q or
 # \frac{p}{q}, with a sign
 _FRACTION = re.compile(r"^[-+]?\s*(?:\d+\s*/\s*\d+|\\[dt]?frac\s*\{\s*\d+\s*\}\s*\{\s*\d+\s*\})$")
+# number literals joined by the four operations, and nothing else (no power, root, constant, variable)
+_LATEX_OPERATORS = re.compile(r"\\(?:times|cdot|div)")
+_LITERALS_AND_OPERATORS = re.compile(r"^[\s\d.,()+\-*/×÷]+$")
+_OPERATION = re.compile(r"\d[\s()]*[+\-*/×÷][\s()]*[+\-]?\d")
 
 
-def not_a_number(pred: str, gold: str) -> bool:
-    """The truth is a number and the answer is not one: math-verify evaluates `\\boxed{54 + 23}`
-    or `14 (+93)` to the sum and calls it right. For a model asked to compute, that is the question
-    copied back, not an answer, and a policy finds it within a dozen steps (docs/real_model.md)."""
-    return parse_number(gold) is not None and parse_number(pred) is None and not _FRACTION.match(pred)
+def restated_arithmetic(pred: str, gold: str) -> bool:
+    """The truth is a number and the answer is the sum still to do: number literals joined by + - x /
+    (`\\boxed{54 + 23}`, `14 (+93)`, `6 \\times 7`). math-verify evaluates those to the value and calls
+    them right; for a model asked to compute, that is the question copied back, and a policy finds
+    it within a dozen steps (docs/real_model.md). Closed forms a grader accepts are not touched:
+    `3\\pi` for 9.42477796, `\\sqrt{2}`, `2^{10}` for 1024, a fraction."""
+    if parse_number(gold) is None or parse_number(pred) is not None or _FRACTION.match(pred):
+        return False
+    text = _LATEX_OPERATORS.sub("*", pred)
+    return bool(_LITERALS_AND_OPERATORS.match(text) and _OPERATION.search(text))
 
 
 def symbolic(solution_str: str, ground_truth: str, extra_info=None, unmarked: str = "short", **_) -> dict:
@@ -78,7 +87,7 @@ def symbolic(solution_str: str, ground_truth: str, extra_info=None, unmarked: st
     gold = str(ground_truth)
     gold = last_boxed(gold) or gold
     gold_norm, pred_norm = minerva_normalise(gold), minerva_normalise(pred)
-    if not_a_number(pred_norm.strip(), gold_norm.strip()):
+    if restated_arithmetic(pred_norm.strip(), gold_norm.strip()):
         return {"score": 0.0, "acc": 0.0, "pred": pred}
     ok = (pred.strip() == gold.strip() or pred_norm == gold_norm or _math_verify(gold, pred)
           or _math_verify(gold_norm, pred_norm))

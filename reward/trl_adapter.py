@@ -4,8 +4,9 @@
 Completions are conversational, `[{"role": "assistant", "content": ...}]`, as TRL passes them for
 conversational datasets; for rows whose prompt was a plain string (TRL's standard format, noted
 by data_prep as extra_info.prompt_format), the completion and the prompt are plain strings. kwargs carry the dataset's
-columns as TRL does: `ground_truth`, plus `answer` and `solution` set to it (the names TRL's
-examples use), `data_source`, every `extra_info` field, and `prompts` (the chat messages, when
+columns as TRL does: `ground_truth`, every `extra_info` field (the row's other columns), `answer`
+and `solution` set to the ground truth where the row has no such column (the names TRL's examples
+use), `data_source`, and `prompts` (the chat messages, when
 verl's reward manager handed them over: reward/reward_manager.py), each as a one-element list.
 A `None` returned means "no score" (as in TRL): the caller leaves it out of the weighted sum.
 """
@@ -60,8 +61,10 @@ def call_trl(fn, data_source, solution_str, ground_truth, extra_info=None) -> fl
         if standard:  # TRL's standard format: the prompt and the completion are plain strings
             prompt = next((m["content"] for m in reversed(prompt) if m.get("role") == "user"), prompt[-1]["content"])
     completion = solution_str if standard else [{"role": "assistant", "content": solution_str}]
-    kwargs = {**{k: [v] for k, v in extra.items()}, "ground_truth": [ground_truth], "answer": [ground_truth],
-              "solution": [ground_truth], "data_source": [data_source], "prompts": [prompt],
+    # `answer` and `solution` (the names TRL's examples use) name the ground truth only where the
+    # dataset has no column of that name: TRL passes a row's own columns, and so do we
+    kwargs = {"answer": [ground_truth], "solution": [ground_truth], **{k: [v] for k, v in extra.items()},
+              "ground_truth": [ground_truth], "data_source": [data_source], "prompts": [prompt],
               "completions": [completion],
               "completion_ids": [list(completion_ids) if completion_ids is not None else None]}
     names, varkw = _accepts(fn)

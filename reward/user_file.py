@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from .spec import RewardSpec
+from .openrlhf_adapter import call_openrlhf, is_openrlhf_function
 from .trl_adapter import COMPLETION_IDS_KEY, PROMPT_KEY, call_trl, is_trl_function, settle
 
 
@@ -46,6 +47,8 @@ def load(spec: str):
     if fn is None:
         defined = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
         raise RewardFileError(f"{path}: no function {name!r} (it defines: {', '.join(defined) or 'nothing callable'})")
+    if is_openrlhf_function(fn):  # before TRL's test: it names `prompts` too
+        return fn
     if is_trl_function(fn):
         unsupported = [p for p in NOT_PASSED if p in inspect.signature(fn).parameters
                        and inspect.signature(fn).parameters[p].default is inspect.Parameter.empty]
@@ -59,7 +62,8 @@ def load(spec: str):
     except TypeError:
         raise RewardFileError(f"{path}: {name}{inspect.signature(fn)} must accept "
                               f"(data_source, solution_str, ground_truth, extra_info=None), or be a TRL reward "
-                              f"function (completions, **kwargs) -> list[float]") from None
+                              f"function (completions, **kwargs) -> list[float], or an OpenRLHF one "
+                              f"(queries, prompts, labels) -> rewards") from None
     return fn
 
 
@@ -76,6 +80,13 @@ def _import(path: Path):
 def load_any(spec: str):
     """The function of `path.py[:name]` with verl's signature, whichever form the file uses."""
     fn = load(spec)
+    if is_openrlhf_function(fn):
+        def from_openrlhf(data_source, solution_str, ground_truth, extra_info=None, **_):
+            return call_openrlhf(fn, data_source, solution_str, ground_truth, extra_info)
+
+        from_openrlhf.__name__ = fn.__name__
+        from_openrlhf.needs_prompt = True  # the reward manager hands it the prompt, as for TRL's
+        return from_openrlhf
     if not is_trl_function(fn):
         return fn
 
@@ -84,6 +95,7 @@ def load_any(spec: str):
 
     verl_signature.__name__ = fn.__name__
     verl_signature.trl = True  # its None means "no score", as in TRL
+    verl_signature.needs_prompt = True
     return verl_signature
 
 
@@ -92,7 +104,7 @@ def check(spec: str, sample: dict) -> float:
     fn = load_any(spec)
     path = RewardSpec.parse(spec).path
     extra = dict(sample.get("extra_info") or {})
-    if getattr(fn, "trl", False):  # what training hands a TRL function (reward/reward_manager.py)
+    if getattr(fn, "needs_prompt", False):  # what training hands a TRL or OpenRLHF function (reward_manager.py)
         if sample.get("prompt") is not None:
             extra[PROMPT_KEY] = sample["prompt"]
         # stand-in token ids (one per byte) so length-based functions (TRL's overlong and cosine
@@ -102,13 +114,17 @@ def check(spec: str, sample: dict) -> float:
         result = fn(sample["data_source"], sample["solution_str"], sample["ground_truth"], extra_info=extra)
         if inspect.isawaitable(result):
             result = settle(result)
-        if result is None:  # a TRL function's "no score"
-            return 0.0
     except Exception as err:
         raise RewardFileError(f"{path}: raised on a sample row ({sample['data_source']!r}): "
                               f"{type(err).__name__}: {err}") from None
+    trl = getattr(fn, "trl", False)
+    if trl and (result.get("score") if isinstance(result, dict) else result) is None:
+        return 0.0  # a TRL function's "no score", left out of the sum in training too
     score = finite_score(result)
-    if score is None:
-        raise RewardFileError(f"{path}: returned {result!r}; expected a number or a dict with a numeric 'score'")
+    if score is None:  # the rule training applies (reward/user_functions.py score_one)
+        expected = "a finite float or None" if trl else "a number or a dict with a numeric 'score'"
+        raise RewardFileError(f"{path}: returned {repr(result)[:80]} on a sample row; expected {expected}"
+                              + ("" if trl or result is not None else " (None is TRL's 'no score'; a verl "
+                                 "compute_score must score every response)"))
     return score
 

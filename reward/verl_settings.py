@@ -4,6 +4,7 @@ alike): verl calls reward/user_functions.py, which runs each file bounded and co
 from core.config import hydra_value
 
 from .spec import RewardSpec
+from .openrlhf_adapter import is_openrlhf_function
 from .trl_adapter import is_trl_function
 from .user_file import load
 
@@ -16,8 +17,8 @@ def weight_overrides(weights: list[float]) -> list[str]:
 
 
 def config_overrides(specs: list[RewardSpec], weights: list[float] | None = None) -> list[str]:
-    """verl's reward settings for these functions. A TRL function also gets the reward manager that
-    hands it the prompt (reward/reward_manager.py). Raises RewardFileError for a file that cannot load."""
+    """verl's reward settings for these functions. A TRL or OpenRLHF function also gets the reward
+    manager that hands it the prompt (reward/reward_manager.py). Raises RewardFileError for a file that cannot load."""
     specs = [RewardSpec.parse(s).resolved() for s in specs]
     out = [f"reward.custom_reward_function.path={USER_FUNCTIONS}",
            "reward.custom_reward_function.name=compute_score",
@@ -25,7 +26,7 @@ def config_overrides(specs: list[RewardSpec], weights: list[float] | None = None
            f"[{','.join(hydra_value(str(s)) for s in specs)}]"]
     if weights is not None:
         out += weight_overrides(weights)
-    if any(is_trl_function(load(s)) for s in specs):
+    if any(is_trl_function(fn) or is_openrlhf_function(fn) for fn in map(load, specs)):
         # verl loads `name` from `module.path` (verl/trainer/ppo/reward.py, resolve_reward_manager_cls)
         out += ["reward.reward_manager.source=importlib", "reward.reward_manager.module.path=pkg://reward.reward_manager",
                 "reward.reward_manager.name=PromptAwareRewardManager"]

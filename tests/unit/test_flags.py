@@ -149,12 +149,30 @@ def test_trl_epsilon_high_wins_over_epsilon_and_what_verl_lacks_is_one_line():
     out = cli.flag_overrides(parse(["--epsilon_high", "0.28", "--epsilon", "0.2"], environ={}).values)
     highs = [o for o in out if o.startswith("actor_rollout_ref.actor.clip_ratio_high=")]
     assert highs[-1] == "actor_rollout_ref.actor.clip_ratio_high=0.28"  # Hydra's last wins
-    with pytest.raises(UsageError, match="scales GRPO advantages by the group's std or not at all; use group or none"):
-        parse(["--scale_rewards", "batch"], environ={})
-    with pytest.raises(UsageError, match="TRL's top_entropy_quantile has no counterpart in verl 0.9.1"):
-        parse(["--top_entropy_quantile", "0.2"], environ={})
-    with pytest.raises(UsageError, match="is not one of grpo, bnpo, dapo, dr_grpo"):
-        parse(["--loss_type", "cispo"], environ={})
+    with pytest.raises(UsageError, match="expected a value from 0 to 1"):
+        parse(["--top_entropy_quantile", "2"], environ={})
+    with pytest.raises(UsageError, match="is not one of grpo, bnpo, dapo, dr_grpo, cispo, sapo"):
+        parse(["--loss_type", "luspo"], environ={})
+    with pytest.raises(UsageError, match="verl 0.9.1 masks by its own divergence measures"):
+        parse(["--vllm_importance_sampling_mode", "sequence_mask"], environ={})
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["--loss_type", "cispo"], ["actor_rollout_ref.actor.loss_agg_mode=token-mean",
+                                "actor_rollout_ref.actor.policy_loss.loss_mode=cispo"]),
+    (["--loss_type", "sapo"], ["actor_rollout_ref.actor.loss_agg_mode=seq-mean-token-mean",
+                               "actor_rollout_ref.actor.policy_loss.loss_mode=sapo"]),
+    (["--importance_sampling_level", "sequence"], ["actor_rollout_ref.actor.policy_loss.loss_mode=gspo"]),
+    (["--scale_rewards", "batch"], ["algorithm.adv_estimator=grpo_batch_std",
+                                    "+ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_ADVANTAGE='1'"]),
+    (["--vllm_importance_sampling_correction", "true", "--vllm_importance_sampling_clip_max", "2.5"],
+     ["algorithm.rollout_correction.rollout_is=token", "algorithm.rollout_correction.bypass_mode=false",
+      "actor_rollout_ref.rollout.calculate_log_probs=true", "algorithm.rollout_correction.rollout_is_threshold=2.5"]),
+    (["--vllm_importance_sampling_mode", "sequence_truncate"], ["algorithm.rollout_correction.rollout_is=sequence"]),
+])
+def test_trl_grpo_options_set_verls_own_settings(argv, expected):
+    out = cli.flag_overrides(parse(argv, environ={}).values)
+    assert all(e in out for e in expected), out
 
 
 def test_the_flag_reference_is_the_flag_table():

@@ -67,14 +67,24 @@ CASES = [
     ("math", "5, 6", "5", 0.0),  # two values are not one
     ("math", "First 3, then after long reasoning the result is 5", "5", 0.0),  # reasoning is never read
     ("math", "7", "5", 0.0),  # a wrong bare answer
-    # when the truth is a number, the answer must be one: the question copied back is not (a policy
-    # found both forms below within a dozen steps; math-verify evaluates them); a worked equation
-    # ending in the value still counts
+    # when the truth is a number, the sum still to do is not an answer: the question copied back (a
+    # policy found the first and the last form within a dozen steps; math-verify evaluates them); a
+    # worked equation ending in the value still counts, and so does a closed form a grader accepts
     ("math", "\\boxed{54 + 23}", "77", 0.0),
     ("math", "90 - 13 = \\boxed{90 - 13}", "77", 0.0),
     ("math", "\\boxed{6 \\times 7}", "42", 0.0),
-    ("math", "\\boxed{2^3}", "8", 0.0),
+    ("math", "\\boxed{84 \\div 2}", "42", 0.0),
+    ("math", "\\boxed{1/2 + 1/3}", "0.8333333", 0.0),
     ("math", "14 (+93)", "107", 0.0),  # the second form a policy found
+    # closed forms with a numeric truth (verl's own reward tests, and by hand)
+    ("math", "\\boxed{3\\pi}", "9.42477796", 1.0),
+    ("math", "\\boxed{2\\pi}", "6.28318531", 1.0),
+    ("math", "\\boxed{3\\pi+1}", "10.42477796", 1.0),
+    ("math", "\\boxed{\\sqrt{2}}", "1.41421356", 1.0),
+    ("math", "\\boxed{2^{10}}", "1024", 1.0),
+    ("math", "\\boxed{10^3}", "1000", 1.0),
+    ("math", "\\boxed{2^3}", "8", 1.0),  # a power is a closed form, not a sum left undone
+    ("math", "\\boxed{\\frac{3}{4}}", "0.75", 1.0),
     ("math", "54 + 23 = 77", "77", 1.0),
     ("math", "54 + 23 = 77, so \\boxed{77}", "77", 1.0),
     ("math", "\\boxed{-5}", "-5", 1.0),  # a sign is not arithmetic

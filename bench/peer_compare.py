@@ -14,7 +14,10 @@ Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, 
 - adagrpo: `--preset smollm2 --preset adagrpo`;
 - verl_grpo_bypass: `--preset smollm2 --preset rollout_logprobs` (verl's rollout-correction bypass
   mode: the rollout's log-probs are the old policy's, no old-log-prob pass);
-- adagrpo_cool: adaGRPO re-asking at temperatures 0.7 then 0.9 instead of 1.2 then 1.5.
+- adagrpo_cool: adaGRPO re-asking at temperatures 0.7 then 0.9 instead of 1.2 then 1.5;
+- trl_*: one of TRL's GRPO options each (--loss_type cispo or sapo, --importance_sampling_level
+  sequence, --scale_rewards batch, --vllm_importance_sampling_correction, --mask_truncated_completions,
+  --top_entropy_quantile 0.2), on the preset.
 - trl_bf32: TRL with the fp32 matmul precision our CPU plan chooses where the CPU has bf16 units
   ("medium", verl_cpu/matmul.py); `trl` keeps TRL's own ("highest").
 Memory: the peak PSS of the run's whole process tree (Ray's workers and vLLM's included; shared
@@ -47,11 +50,27 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
              "verl_grpo_bypass": ["--preset", "rollout_logprobs"],
              # adaGRPO re-asking at the rollout's own temperature, then a little hotter: a 135M model's
              # samples at 1.2-1.5 (adaGRPO's default rounds) are mostly noise
-             "adagrpo_cool": ["--preset", "adagrpo", "adagrpo.temperature=[0.7,0.9]"]}
+             "adagrpo_cool": ["--preset", "adagrpo", "adagrpo.temperature=[0.7,0.9]"],
+             # the CPU plan before its speed and memory work (docs/real_model.md), for a paired comparison of
+             # learning: the trainer recomputes old log-probs, plain fp32 matmuls, fixed micro-batches of 16/32
+             "verl_grpo_before": ["algorithm.rollout_correction.bypass_mode=false",
+                                  "++ray_kwargs.ray_init.runtime_env.env_vars.VERL_CPU_MATMUL_PRECISION='highest'",
+                                  "actor_rollout_ref.actor.use_dynamic_bsz=false",
+                                  "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=16",
+                                  "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=32"],
+             # TRL's GRPO options, each alone on the preset (docs/rewards.md: what each maps to in verl)
+             "trl_cispo": ["--loss_type", "cispo", "--epsilon_high", "5.0"],
+             "trl_sapo": ["--loss_type", "sapo"],
+             "trl_gspo": ["--importance_sampling_level", "sequence"],
+             "trl_scale_batch": ["--scale_rewards", "batch"],
+             "trl_vllm_is": ["--vllm_importance_sampling_correction", "true"],
+             "trl_mask_truncated": ["--mask_truncated_completions", "true"],
+             "trl_top_entropy": ["--top_entropy_quantile", "0.2"]}
 # TRL's arms: "highest" is TRL's own fp32 matmul precision; trl_bf32 takes the one our CPU plan
 # chooses where the CPU has bf16 units (verl_cpu/matmul.py), for a like-for-like comparison
 TRL_ARMS = {"trl": "highest", "trl_bf32": "medium"}
-ARMS = ("verl_grpo", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool")
+ARMS = ("verl_grpo", "verl_grpo_before", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool",
+        "trl_cispo", "trl_sapo", "trl_gspo", "trl_scale_batch", "trl_vllm_is", "trl_mask_truncated", "trl_top_entropy")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)
 RESPONSES = 4 * GROUP  # trained a step (the preset's train_batch_size x rollout.n)

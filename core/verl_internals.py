@@ -13,7 +13,11 @@ names the verl it found before a run can fail inside Ray.
 - the TransferQueue agent-loop worker's Ray actor class and its `_run_prompt` (adaGRPO's re-asks),
   and the per-prompt `__rollout_n__` field;
 - `verl/utils/reward_score/math_dapo.py`, loaded from its file (our math scorer's normalisation);
-- the renames verl's engine worker applies to the reference's keys before it builds the typed config.
+- the renames verl's engine worker applies to the reference's keys before it builds the typed config;
+- what the padded path of verl's `FSDPEngineWithLMHead.prepare_model_outputs` reads, which
+  core/response_logits.py hands it for the sequences' suffixes: logits narrowed per sequence from
+  position 0 by `micro_batch["input_ids"]`'s offsets, labels from `output_args["input_ids_rmpad_rolled"]`
+  (tests/unit/test_response_logits.py runs verl's own two methods both ways and compares).
 Nothing here imports verl at module level: the reward's scoring processes import this module too.
 """
 

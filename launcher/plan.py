@@ -178,6 +178,23 @@ def _cpu_notes(cfg, env: dict[str, str]) -> list[str]:
     return [f"compute: {matmuls} ({ENV}={precision}); old log-probs: {old}"]
 
 
+ENGINE_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR"
+
+
+def _default_engine(cfg) -> list[str]:
+    """verl's engine with the logits for the response positions only (core/response_logits.py),
+    unless an extension or the user chose an engine (grpo_ext's includes it; adaGRPO's does not)."""
+    from omegaconf import OmegaConf, open_dict
+
+    if OmegaConf.select(cfg, ENGINE_KEY) is not None:
+        return []
+    from core.response_logits import ENGINE_VENDOR
+
+    with open_dict(cfg):
+        OmegaConf.update(cfg, ENGINE_KEY, ENGINE_VENDOR, merge=True)
+    return [f"++{ENGINE_KEY}={ENGINE_VENDOR}"]
+
+
 def cpu_compute_env() -> dict[str, str]:
     """The trainer's threads on a CPU run (verl_cpu/verl_plugin.py: Ray would give it one): every
     CPU this process may use, unless the user set OMP_NUM_THREADS (the rollout and the trainer
@@ -332,7 +349,7 @@ def build_plan(parsed: Parsed) -> Plan:
     extensions = wire_all(cfg, user_keys)
     overrides += [o for wired in extensions for o in wired.overrides]
     guarded, guard_warnings = _packing_guard(cfg)
-    overrides += guarded
+    overrides += guarded + _default_engine(cfg)
     notes += _reward_bound_note(cfg) + ([] if gpu else _cpu_notes(cfg, env_delta))
 
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []

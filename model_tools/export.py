@@ -1,6 +1,7 @@
 """`./export.sh RUN|CHECKPOINT --out DIR`: a checkpoint as a Hugging Face folder (config,
-safetensors, tokenizer, generation config, model card) through verl's model merger. A LoRA run
-gives a PEFT adapter, or with --merge-lora full weights."""
+safetensors, tokenizer, generation config, model card) through verl's model merger. A LoRA run gives
+full weights with its adapter merged in (plain transformers loads them, no peft), or with
+--adapter_only the PEFT adapter folder, pointing at the base model."""
 
 import argparse
 import shutil
@@ -18,8 +19,10 @@ def parse_args(argv):
     p.add_argument("--out", help="default: RUN/export/step_N")
     p.add_argument("--step", type=int, help="a run's checkpoint of this step (default: the latest)")
     lora = p.add_mutually_exclusive_group()
-    lora.add_argument("--merge-lora", action="store_true", help="LoRA run: full weights with the adapter merged in")
-    lora.add_argument("--adapter-only", action="store_true", help="LoRA run: the PEFT adapter only (the default)")
+    lora.add_argument("--merge_lora", "--merge-lora", action="store_true",
+                      help="LoRA run: full weights with the adapter merged in (the default)")
+    lora.add_argument("--adapter_only", "--adapter-only", action="store_true",
+                      help="LoRA run: the PEFT adapter folder only, for serving adapters")
     p.add_argument("--push", metavar="REPO", help="also upload the folder to this Hugging Face Hub repository")
     p.add_argument("--private", action="store_true", help="with --push: a private repository")
     return p.parse_args(argv)
@@ -40,10 +43,10 @@ def export(args) -> Path:
     merged = M.merged_folder(source)
     lora = M.is_lora(merged)
     if args.adapter_only and not lora:
-        raise UsageError(f"--adapter-only: {args.model} is not a LoRA run (no adapter in its checkpoint)")
+        raise UsageError(f"--adapter_only: {args.model} is not a LoRA run (no adapter in its checkpoint)")
     if args.merge_lora and not lora:
-        raise UsageError(f"--merge-lora: {args.model} is not a LoRA run (its weights are full already)")
-    if lora and not args.merge_lora:
+        raise UsageError(f"--merge_lora: {args.model} is not a LoRA run (its weights are full already)")
+    if lora and args.adapter_only:
         kind = "adapter"
         M.write_adapter(merged, out, M.base_model_of(source))
     elif lora:

@@ -68,14 +68,17 @@ def write_adapter(merged: Path, out: Path, base_model: str | None) -> None:
 
 
 def write_merged_lora(merged: Path, out: Path) -> None:
-    """Base weights (what verl's merger saves for a LoRA run) + adapter -> full weights."""
+    """Base weights (what verl's merger saves for a LoRA run) + adapter -> full weights: merged in
+    float32, saved in the dtype the base weights were saved in (a bf16 merge of float32 weights
+    would change the run's greedy answers)."""
     import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    base = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.bfloat16)
+    saved = getattr(AutoConfig.from_pretrained(merged), "dtype", None) or torch.float32
+    base = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)
     model = PeftModel.from_pretrained(base, merged / ADAPTER_DIR).merge_and_unload()
-    model.save_pretrained(out)
+    model.to(getattr(torch, saved) if isinstance(saved, str) else saved).save_pretrained(out)
     AutoTokenizer.from_pretrained(merged).save_pretrained(out)
 
 

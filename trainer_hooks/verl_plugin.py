@@ -1,7 +1,7 @@
 """Entry point `verl.plugins: trainer_hooks`, imported by `import verl` in every process: with a stop
 file set by the launcher, the trainer that saves and stops on request (graceful_stop.py); with
-VERL_ENGINE_VENDOR=response_logits, the engine that computes logits for the response positions only
-(core/response_logits.py)."""
+VERL_ENGINE_VENDOR=pipeline, every run's engine (core/engine.py: logits for the response positions
+only, LoRA merged for the rollout in its precision)."""
 
 import os
 
@@ -12,9 +12,9 @@ if os.environ.get(STOP_FILE_ENV):
 
     graceful_stop.install()
 
-if os.environ.get("VERL_ENGINE_VENDOR") == "response_logits":
+if os.environ.get("VERL_ENGINE_VENDOR") == "pipeline":
     if os.environ.get("VERL_PLATFORM") == "cpu":
         import verl_cpu.verl_plugin  # noqa: F401  (the engine module asks for the device at import)
-    from core import response_logits
+    from core import engine
 
-    response_logits.register()
+    engine.register()

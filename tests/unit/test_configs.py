@@ -92,7 +92,7 @@ def test_lowmem_and_task_presets_set_their_values():
     assert lengths == {"gsm8k": (512, 1024), "math": (1024, 2048), "code": (1024, 2048), "qa": (512, 256)}
     lora = compose(["preset=[grpo,lora]"]).actor_rollout_ref
     assert (lora.model.lora_rank, lora.model.lora_alpha, lora.model.target_modules, lora.actor.optim.lr) == \
-        (16, 32, "all-linear", 1e-5)
+        (16, 32, "all-linear", 1e-4)
 
 
 def test_every_key_our_configs_set_exists_in_verls_schema():

@@ -53,7 +53,6 @@ def test_dry_run_prints_plan_config_and_command():
      "actor_rollout_ref.actor.ppo_mini_batch_size=32 exceeds --batch_size 16"),
     (["--preset", "adagrpo", "adagrpo.all_correct=drop"], "adagrpo.all_correct='drop'"),
     (["adagrpo.enable=true"], "--preset adagrpo"),
-    pytest.param(["--lora_rank", "8"], "LoRA needs a GPU", marks=pytest.mark.cpu_stack),
     (["--nnodes", "2", "actor_rollout_ref.actor.use_dynamic_bsz=false",
       "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=80"], "must divide each GPU's 40 responses per mini-batch"),
 ])

@@ -101,3 +101,20 @@ def test_suffix_index_and_full_length():
     suffix = torch.nested.nested_tensor_from_jagged(torch.arange(1.0, 9.0), suffix_offsets)
     full = full_length(suffix, offsets, index)
     assert [r.tolist() for r in full.unbind()] == [[0, 0, 1, 2, 3], [0, 0, 4], [0, 0, 5, 6, 7, 8]]
+
+
+def test_a_lora_model_gets_the_response_logits_too(model):
+    """PEFT's wrapper takes **kwargs and passes logits_to_keep on to the model it wraps."""
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+    from verl.workers.utils.padding import no_padding_2_padding
+
+    lora = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, lora_alpha=8, target_modules="all-linear")).eval()
+    batch = _micro_batch([[5, 6, 7, 8, 9], [11, 12, 13]], [[20, 21], [23, 24, 25, 26]])
+    plain, lean = _engines(lora)
+    _, want = _run(plain, batch)
+    inputs, got = _run(lean, batch)
+    assert inputs["logits_to_keep"] == 7 - 2  # both rows 7 long; from the shorter prompt's last position
+    assert torch.allclose(no_padding_2_padding(got["log_probs"], batch), no_padding_2_padding(want["log_probs"], batch),
+                          atol=1e-6)

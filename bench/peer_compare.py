@@ -58,6 +58,8 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
                                   "actor_rollout_ref.actor.use_dynamic_bsz=false",
                                   "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=16",
                                   "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=32"],
+             # LoRA (rank 16, lr 1e-4) against full fine-tuning: time and memory side by side
+             "verl_lora": ["--preset", "lora"],
              # TRL's GRPO options, each alone on the preset (docs/rewards.md: what each maps to in verl)
              "trl_cispo": ["--loss_type", "cispo", "--epsilon_high", "5.0"],
              "trl_sapo": ["--loss_type", "sapo"],
@@ -69,7 +71,7 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
 # TRL's arms: "highest" is TRL's own fp32 matmul precision; trl_bf32 takes the one our CPU plan
 # chooses where the CPU has bf16 units (verl_cpu/matmul.py), for a like-for-like comparison
 TRL_ARMS = {"trl": "highest", "trl_bf32": "medium"}
-ARMS = ("verl_grpo", "verl_grpo_before", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool",
+ARMS = ("verl_grpo", "verl_grpo_before", "verl_lora", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool",
         "trl_cispo", "trl_sapo", "trl_gspo", "trl_scale_batch", "trl_vllm_is", "trl_mask_truncated", "trl_top_entropy")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)

@@ -76,11 +76,14 @@ def peer_section(data: dict) -> str:
     plot = "docs/peer_compare.png" if name == "results" else f"docs/{name}.png"
     seeds = sorted({r["seed"] for runs in data["results"].values() for r in runs})
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    arms = f" --arms {args['arms']}" if args.get("arms") else ""
+    named = f" --name {name} --reuse" if name != "results" else ""
     return "\n".join([
         f"## SmolLM2-135M-Instruct side by side: {', '.join(data['results'])} ({env['date']})", "",
         f"Machine: {env['cpu']}, {env['cores']} cores, {env['memory_gb']} GB, no GPU, otherwise idle; every run one "
         f"after the other in one invocation. Versions: {versions}, Python {env['python']}.", "",
-        f"Command: `.venv/bin/python bench/peer_compare.py --seeds {','.join(map(str, seeds))} --steps {args['steps']}`"
+        f"Command: `.venv/bin/python bench/peer_compare.py{arms} --seeds {','.join(map(str, seeds))} --steps {args['steps']}"
+        f"{named}`"
         f" (its docstring says what each arm runs; bench/trl_grpo.py maps each verl setting onto TRL's). Every arm: "
         f"`--preset smollm2` settings (4 prompts x 8 responses a step, up to 32 tokens, temperature 0.7, lr 1e-5 "
         f"constant, two updates a step, no KL, token-mean loss, group-std advantages), {args['steps']} steps, "

@@ -194,13 +194,16 @@ PCT, WHOLE, ONE = "{:.1%}", "{:.0f}", "{:.1f}"
 
 
 def table(results: dict[str, list[dict]]) -> str:
-    rows = ["| arm | seeds | s/step (median) | generated tokens / step s | peak PSS GB (process tree) | wall s | generated tokens "
+    # runs before 2026-12-04 recorded the tree's summed RSS, later ones its PSS
+    memory = "peak_pss_gb" if all("peak_pss_gb" in r for runs in results.values() for r in runs) else "peak_rss_gb"
+    label = "peak PSS GB (process tree)" if memory == "peak_pss_gb" else "peak RSS GB (process tree, summed)"
+    rows = [f"| arm | seeds | s/step (median) | generated tokens / step s | {label} | wall s | generated tokens "
             "| zero-signal trained groups | val acc first -> last | held-out greedy |", "|" + "---|" * 10]
     for arm, runs in results.items():
         est = " (est.)" if any(r["tokens_estimated"] for r in runs) else ""
         rows.append(f"| {arm} | {len(runs)} | {spread([r['step_s_median'] for r in runs], ONE)} | "
                     f"{spread([r['tokens_per_s'] for r in runs], ONE)} | "
-                    f"{spread([r['peak_pss_gb'] for r in runs], ONE)} | {spread([r['wall_s'] for r in runs], WHOLE)} | "
+                    f"{spread([r[memory] for r in runs], ONE)} | {spread([r['wall_s'] for r in runs], WHOLE)} | "
                     f"{spread([r['generated_tokens'] for r in runs], WHOLE)}{est} | "
                     f"{spread([r['zero_signal_mean'] for r in runs], PCT)} | "
                     f"{spread([r['val'][0]['acc'] for r in runs], PCT)} -> "
@@ -225,16 +228,23 @@ def table(results: dict[str, list[dict]]) -> str:
         pairs = list(zip(base, results[trl]))
         rows.append(f"- verl_grpo ÷ {trl}, per seed: s/step "
                     + ", ".join(f"{b['step_s_median'] / t['step_s_median']:.2f}" for b, t in pairs)
-                    + "; peak PSS " + ", ".join(f"{b['peak_pss_gb'] / t['peak_pss_gb']:.2f}" for b, t in pairs))
+                    + f"; peak {label.split()[1]} " + ", ".join(f"{b[memory] / t[memory]:.2f}" for b, t in pairs))
     return "\n".join(rows)
 
 
 def processes(results: dict[str, list[dict]]) -> str:
     """Each arm's first seed: its processes at the peak of its PSS (what the memory is made of)."""
-    rows = ["| arm | process at the peak | PSS GB |", "|---|---|---|"]
+    arms = list(results)
+    pss = {arm: {} for arm in arms}  # arm -> process title -> GB (a row per process, a column per arm)
     for arm, runs in results.items():
         for p in runs[0].get("peak_processes", [])[:14]:
-            rows.append(f"| {arm} | {p['title'][:70]} | {p['pss_gb']:.2f} |")
+            # the trainer's title names the call it was in at the peak (update_actor, update_weights, ...)
+            title = "ray::WorkerDict (the trainer)" if p["title"].startswith("ray::WorkerDict") else p["title"][:70]
+            pss[arm][title] = pss[arm].get(title, 0.0) + p["pss_gb"]
+    titles = list(dict.fromkeys(t for arm in arms for t in pss[arm]))
+    rows = ["| process at the peak | " + " | ".join(arms) + " |", "|---|" + "---|" * len(arms)]
+    for title in titles:
+        rows.append(f"| {title} | " + " | ".join(f"{pss[a][title]:.2f}" if title in pss[a] else "-" for a in arms) + " |")
     return "\n".join(rows)
 
 

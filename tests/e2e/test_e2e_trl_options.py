@@ -1,4 +1,4 @@
-"""TRL's GRPO options in verl's real trainer on the CPU demo, all at once: --loss_type cispo (verl's
+"""TRL's GRPO options in verl's real trainer on the CPU demo; all at once: --loss_type cispo (verl's
 cispo policy loss), --scale_rewards batch (our grpo_batch_std estimator, registered in the trainer
 by grpo_ext's plugin), --vllm_importance_sampling_correction (verl's truncated importance weights
 against vLLM's log-probs, the old log-probs recomputed by the trainer, as TRL does), and the token
@@ -46,3 +46,28 @@ def test_token_masks_reach_the_update(trl_options):
         if step["response_length/max"] == 5 and step["response_length/clip_ratio"] < 1:
             assert step["actor/truncated_masked_frac"] == pytest.approx(step["response_length/clip_ratio"])
     assert any(step["actor/truncated_masked_frac"] > 0 for step in trl_options["steps"])
+
+
+@pytest.fixture(scope="module", params=[pytest.param(("sapo", ["--loss_type", "sapo"]), id="sapo"),
+                                        pytest.param(("gspo", ["--importance_sampling_level", "sequence"]), id="gspo",
+                                                     marks=pytest.mark.slow)])
+def one_loss(request, tmp_path_factory):
+    """TRL's two other losses, each its own run (each is a verl policy loss: one per run); GSPO's is slow
+    (a minute; verl's validator takes its config in tests/unit/test_users_files_round_two.py)."""
+    mode, flags = request.param
+    return mode, run_launcher(tmp_path_factory.mktemp(f"trl_{mode}"), f"trl_{mode}",
+                              [*flags, "--total_steps", "1", "--test_freq", "-1", "--save_freq", "-1",
+                               "trainer.val_before_train=false"])
+
+
+def test_sapo_and_gspo_train_through_verls_losses(one_loss):
+    import yaml
+
+    mode, run = one_loss
+    config = yaml.safe_load((run["run_dir"] / "config.yaml").read_text())
+    assert config["actor_rollout_ref"]["actor"]["policy_loss"]["loss_mode"] == mode
+    [step] = run["steps"]
+    assert step["actor/pg_loss"] == step["actor/pg_loss"] and step["actor/grad_norm"] == step["actor/grad_norm"]
+    if mode == "sapo":
+        # SAPO's soft gate never clips: verl's sapo loss reports no clipped token (its seq-mean-token-mean too)
+        assert step["actor/pg_clipfrac"] == 0.0 and config["actor_rollout_ref"]["actor"]["loss_agg_mode"] == "seq-mean-token-mean"

@@ -40,7 +40,7 @@ def plan_lines(plan) -> list[str]:
     save, keep = int(trainer.save_freq), trainer.get("max_actor_ckpt_to_keep")
     if save > 0:
         kept = f", keeping the last {keep}" if keep else ""
-        lines.append(f"  checkpoints: every {save} steps and at the last{kept}; "
+        lines.append(f"  checkpoints: every {'step' if save == 1 else f'{save} steps'} and at the last{kept}; "
                      f"validation: {'every ' + str(trainer.test_freq) + ' steps' if trainer.test_freq > 0 else 'off'}")
     else:
         lines.append("  checkpoints: none (save_freq -1): nothing to evaluate, export or resume afterwards")

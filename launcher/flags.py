@@ -14,6 +14,9 @@ from core.config import hydra_value
 from core.errors import UsageError
 
 
+AUTO = "auto"  # --resume=auto: resume when the run folder has a checkpoint, else start afresh
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -315,7 +318,8 @@ FLAGS: tuple[Flag, ...] = (
          env="SAVE_FREQ", metavar="N", names_run=False),
     Flag("test_freq", "validate every N steps (-1: only before training)", ("trainer.test_freq",), _int,
          env="TEST_FREQ", metavar="N", names_run=False),
-    Flag("resume", "continue from the latest checkpoint of this run folder", is_switch=True, env="RESUME",
+    Flag("resume", "continue from the latest checkpoint of this run folder (--resume=auto, RESUME=auto: when "
+         "there is one, else start at step 1; what scripts/slurm_train.sbatch uses)", is_switch=True, env="RESUME",
          to_overrides=lambda _: ["trainer.resume_mode=auto"], names_run=False),
     Flag("output_dir", "root of run outputs", env="OUTPUT_DIR", metavar="DIR", names_run=False),
     Flag("project", "project name (outputs/<project>/<experiment>)", ("trainer.project_name",), env="PROJECT",
@@ -392,7 +396,8 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Parsed:
             if flag.name == "preset":
                 presets += [p for p in raw.split(",") if p]
             elif flag.is_switch:
-                values[flag.name] = _convert(Flag(flag.name, "", parse=_bool), raw, f"env {flag.env}")
+                values[flag.name] = (AUTO if flag.name == "resume" and raw.strip().lower() == AUTO
+                                     else _convert(Flag(flag.name, "", parse=_bool), raw, f"env {flag.env}"))
             elif flag.repeatable:
                 values[flag.name] = [_convert(flag, part, f"env {flag.env}") for part in raw.split(",") if part]
             else:
@@ -411,9 +416,9 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> Parsed:
                 known = " ".join(f"--{f.name}" for f in FLAGS)
                 raise UsageError(f"unknown flag {arg!r}; known flags: {known} (or Hydra key=value)")
             if flag.is_switch:
-                if has_value:
-                    raise UsageError(f"--{flag.name} takes no value")
-                values[flag.name] = True
+                if has_value and not (flag.name == "resume" and inline == AUTO):
+                    raise UsageError(f"--{flag.name} takes no value" + (" but auto (--resume=auto)" if flag.name == "resume" else ""))
+                values[flag.name] = inline if has_value else True
             else:
                 if has_value:
                     raw = inline

@@ -14,13 +14,14 @@ from core.verl_internals import version_mismatch
 from trainer_hooks.graceful_stop import STOP_FILE_ENV
 
 from . import flags as F
-from . import inputs, legacy_keys, lora_plan, preflight, special_tokens
+from . import batch_job, inputs, legacy_keys, lora_plan, preflight, special_tokens
 from .extensions import wire_all
 from .flags import Parsed
 from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, fit_micro_batches, fit_mini_batch,
                        fit_kv_cache, fit_overlong_buffer, fit_positions, fit_token_budgets,
                        flash_attn_works, is_multimodal)
 from .runs import check_resume, resume_fallback
+from core.run_folders import checkpoint_step
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -374,6 +375,7 @@ def build_plan(parsed: Parsed) -> Plan:
     fitted = (fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys, gpu)
               + fit_overlong_buffer(cfg, user_keys))
     fitted += [] if gpu else fit_kv_cache(cfg, user_keys)
+    fitted += batch_job.fit_saves(cfg, user_set="trainer.save_freq" in user_keys or "save_freq" in values)
     _apply(cfg, fitted)
     changes += fitted
     overrides += tail + [c.override for c in changes]  # the command composes what was checked here
@@ -383,12 +385,19 @@ def build_plan(parsed: Parsed) -> Plan:
     val_files = [f for f in str(values.get("val_files") or "").split(",") if f]
     ctx = Context(values, train_files, gpu, extensions, user_keys, val_files)
     warnings = guard_warnings + preflight.run_checks(cfg, ctx)
-    finished = check_resume(run_dir, checkpoint_dir, total_steps) if values.get("resume") else None
-    if values.get("resume") and not finished:
+    resume = values.get("resume")
+    if resume == F.AUTO and checkpoint_step(checkpoint_dir) is None:
+        notes.append(f"resume: no checkpoint in {checkpoint_dir} yet; starting at step 1 (--resume=auto)")
+        resume = False
+    finished = check_resume(run_dir, checkpoint_dir, total_steps) if resume else None
+    if resume and not finished:
         fallback, line = resume_fallback(checkpoint_dir, cfg.actor_rollout_ref.actor.checkpoint.save_contents)
         overrides += [change.override for change in fallback]
         _apply(cfg, fallback)
-        notes += [line] if line else []
+        step = checkpoint_step(checkpoint_dir)
+        notes.append(line or f"resume: from step {step}, continuing at step {step + 1} "
+                             f"({checkpoint_dir / f'global_step_{step}'})")
+    notes += batch_job.note(cfg)
 
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",
                f"--config-name={CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]

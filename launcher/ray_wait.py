@@ -13,6 +13,7 @@ def main(argv=None) -> int:
     parser.add_argument("--address", required=True)
     parser.add_argument("--gpus", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--logs", help="the folder of each node's Ray log (named in the error)")
     args = parser.parse_args(argv)
     import ray
 
@@ -30,7 +31,7 @@ def main(argv=None) -> int:
             return 0
         time.sleep(5)
     print(f"ray_wait: error: only {have} of {args.gpus} GPU(s) joined {args.address} in {args.timeout:.0f} s "
-          f"(check the worker nodes' logs)", file=sys.stderr)
+          f"(check the worker nodes' logs{': ' + args.logs + '/ray-NODE.log' if args.logs else ''})", file=sys.stderr)
     return 1
 
 

@@ -93,3 +93,53 @@ def test_a_parquet_file_of_0_rows_is_refused_in_one_line(tmp_path, demo_model):
     pd.DataFrame({"data_source": pd.Series([], dtype=str), "prompt": pd.Series([], dtype=object)}).to_parquet(empty)
     with pytest.raises(UsageError, match=r"--data .*train.parquet: the file has 0 rows; nothing to train on"):
         plan_for("--model", demo_model, "--data", str(empty), out=tmp_path / "o")
+
+
+def test_resume_auto_continues_when_there_is_a_checkpoint_and_starts_afresh_when_not(run):
+    fresh = run("--total_steps", "8", "--resume=auto")
+    assert fresh.finished is None and any("no checkpoint in" in n and "starting at step 1" in n for n in fresh.notes)
+    _checkpoint(fresh.run_dir, 4)
+    again = run("--total_steps", "8", "--resume=auto")
+    assert again.cfg.trainer.resume_mode == "auto"
+    assert any(n.startswith("resume: from step 4, continuing at step 5") for n in again.notes), again.notes
+    _checkpoint(fresh.run_dir, 8)
+    assert "already reached its last step (8 of 8)" in run("--total_steps", "8", "--resume=auto").finished
+
+
+def test_resume_takes_auto_and_nothing_else(monkeypatch):
+    from launcher.flags import parse
+
+    assert parse(["--resume=auto"], environ={}).values["resume"] == "auto"
+    assert parse([], environ={"RESUME": "auto"}).values["resume"] == "auto"
+    assert parse([], environ={"RESUME": "1"}).values["resume"] is True
+    with pytest.raises(UsageError, match="--resume takes no value but auto"):
+        parse(["--resume=yes"], environ={})
+
+
+def test_a_slurm_job_saves_a_cheap_checkpoint_every_step_and_says_what_a_kill_loses(run, monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    monkeypatch.setenv("GRPO_SLURM_SCRIPT", "1")
+    plan = run("--total_steps", "8")
+    assert int(plan.cfg.trainer.save_freq) == 1  # the demo model's checkpoint is a few MB
+    [note] = [n for n in plan.notes if n.startswith("SLURM job 77")]
+    assert "loses at most the step in progress" in note and "scancel --batch --signal=USR1 77" in note
+    chosen = run("--total_steps", "8", "--save_freq", "4")  # the user's interval stands, and its cost is said
+    assert int(chosen.cfg.trainer.save_freq) == 4
+    assert any("loses up to 3 finished step(s) and the one in progress" in n for n in chosen.notes)
+    monkeypatch.delenv("SLURM_JOB_ID")
+    assert int(run("--total_steps", "8").cfg.trainer.save_freq) != 1  # outside SLURM: the preset's
+
+
+def test_a_large_model_keeps_its_save_interval_in_a_slurm_job(monkeypatch, tmp_path):
+    from launcher import batch_job
+
+    smollm2 = {"vocab_size": 49152, "hidden_size": 576, "num_hidden_layers": 30, "intermediate_size": 1536,
+               "num_attention_heads": 9, "num_key_value_heads": 3, "tie_word_embeddings": True}
+    assert batch_job.parameters(smollm2) == 134_479_872  # SmolLM2-135M-Instruct's count
+    monkeypatch.setattr(batch_job, "model_config", lambda cfg: smollm2)
+    monkeypatch.setenv("SLURM_JOB_ID", "78")
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"trainer": {"save_freq": 20}})
+    assert batch_job.fit_saves(cfg, user_set=False) == []  # 1.5 GB a checkpoint: not every step
+    assert "up to 19 finished step(s)" in batch_job.note(cfg)[0] and "1,539 MB each" in batch_job.note(cfg)[0]

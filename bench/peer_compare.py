@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from process_memory import PeakPss  # noqa: E402  (bench/ is on the path: this file's folder)
-from seed_stats import spread, tokens_to_reach  # noqa: E402
+from seed_stats import interval, paired, spread, tokens_to_reach  # noqa: E402
 TRL_VENV = REPO / "outputs" / "bench" / "trl-venv"
 TRL_VERSION = "1.16.0"
 HELDOUT = REPO / "outputs" / "smollm2" / "heldout.parquet"
@@ -232,6 +232,22 @@ def table(results: dict[str, list[dict]]) -> str:
     return "\n".join(rows)
 
 
+def heldout(results: dict[str, list[dict]]) -> str:
+    """Held-out greedy accuracy per arm: each seed, the mean with its 95% interval, and the paired
+    difference from verl_grpo on the seeds both ran (what a +2-point goal is judged by)."""
+    by_seed = {arm: {r["seed"]: r["heldout_greedy"] for r in runs} for arm, runs in results.items()}
+    rows = ["| arm | held-out by seed | mean [95% interval] | − verl_grpo, paired by seed | mean difference [95% interval] |",
+            "|---|---|---|---|---|"]
+    for arm, seeds in by_seed.items():
+        ci = interval(list(seeds.values()))
+        mean = f"{ci[0]:.1%} [{ci[0] - ci[1]:.1%}, {ci[0] + ci[1]:.1%}]" if ci else "-"
+        diffs, dci = paired(by_seed.get("verl_grpo", {}), seeds) if arm != "verl_grpo" else ([], None)
+        diff = f"{dci[0]:+.1%} [{dci[0] - dci[1]:+.1%}, {dci[0] + dci[1]:+.1%}]" if dci else "-"
+        rows.append(f"| {arm} | {', '.join(f'{s}: {v:.1%}' for s, v in sorted(seeds.items()))} | {mean} | "
+                    f"{', '.join(f'{d:+.1%}' for d in diffs) or '-'} | {diff} |")
+    return "\n".join(rows)
+
+
 def processes(results: dict[str, list[dict]]) -> str:
     """Each arm's first seed: its processes at the peak of its PSS (what the memory is made of)."""
     arms = list(results)
@@ -346,7 +362,7 @@ def main(argv=None) -> int:
             (args.out / f"{args.name}.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                                "environment": environment(), "results": results},
                                                               indent=1, default=str))
-    text = table(results) + "\n\n" + breakdown(results) + "\n\n" + processes(results)
+    text = table(results) + "\n\n" + heldout(results) + "\n\n" + breakdown(results) + "\n\n" + processes(results)
     (args.out / f"{args.name}.md").write_text(text + "\n")
     plot(results, args.out / f"{args.name}.png")
     print(text)

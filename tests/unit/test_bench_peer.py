@@ -50,3 +50,18 @@ def test_benchmarks_md_renders_the_comparison_with_machine_versions_and_command(
     text = peer_section(data)
     assert "Some CPU, 2 cores" in text and "verl 0.9.1, trl 1.16.0" in text
     assert "`.venv/bin/python bench/peer_compare.py --seeds 1 --steps 10`" in text and "| trl | 1 |" in text
+
+
+def test_held_out_intervals_and_differences_paired_by_seed():
+    from peer_compare import heldout
+    from seed_stats import interval, paired
+
+    mean, half = interval([0.40, 0.50, 0.45])
+    assert mean == pytest.approx(0.45) and half == pytest.approx(4.303 * 0.05 / 3 ** 0.5)
+    diffs, ci = paired({1: 0.40, 2: 0.50, 3: 0.45}, {1: 0.42, 2: 0.55, 4: 0.9})  # seed 4 has no pair
+    assert diffs == pytest.approx([0.02, 0.05]) and ci[0] == pytest.approx(0.035)
+    runs = {"verl_grpo": [_run([0.1, a], [0, 100]) | {"seed": s} for s, a in ((1, 0.40), (2, 0.50))],
+            "adagrpo": [_run([0.1, a], [0, 100]) | {"seed": s} for s, a in ((1, 0.44), (2, 0.52))]}
+    text = heldout(runs)
+    assert "| verl_grpo | 1: 40.0%, 2: 50.0% | 45.0% [" in text and "| adagrpo | 1: 44.0%, 2: 52.0% |" in text
+    assert "+4.0%, +2.0% | +3.0% [" in text

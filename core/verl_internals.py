@@ -22,6 +22,9 @@ names the verl it found before a run can fail inside Ray.
   core/lora_sync.py overrides to send the rollout's dtype, with verl's `merged_lora_context`,
   `normalize_peft_param_name` and `convert_weight_keys` (tests/unit/test_lora.py runs both on a real
   peft model under FSDP2 against PEFT's own merge).
+- the v1 trainers' registry table `TRAINER_REGISTRY` (`register_trainer` refuses a second class for
+  a name, so our stoppable "sync" trainer is written into the table) and the trainer's private
+  `_save_checkpoint` (trainer_hooks/graceful_stop.py: the step in progress saved when a stop is asked);
 Nothing here imports verl at module level: the reward's scoring processes import this module too.
 """
 
@@ -146,3 +149,26 @@ def ref_as_verl_builds_it(cfg) -> None:
         ref.ppo_micro_batch_size_per_gpu = ref.pop("log_prob_micro_batch_size_per_gpu", None)
         ref.use_dynamic_bsz = ref.pop("log_prob_use_dynamic_bsz", False)
         ref.ppo_max_token_len_per_gpu = ref.pop("log_prob_max_token_len_per_gpu", None)
+
+
+# ---- the v1 trainers (verl/trainer/ppo/v1/trainer_base.py) -------------------------------------
+def registered_trainer(name: str):
+    """The trainer class verl's v1 entry point runs for `trainer.mode=name` ("sync" by default)."""
+    from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY
+
+    return TRAINER_REGISTRY[name]
+
+
+def replace_trainer(name: str, cls) -> None:
+    """Run `cls` (a subclass of the class registered) for `name`: register_trainer refuses to
+    re-register a name, so the table itself is written."""
+    from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY
+
+    if not issubclass(cls, TRAINER_REGISTRY[name]):
+        raise TypeError(f"{cls.__name__} does not subclass verl's {name!r} trainer {TRAINER_REGISTRY[name].__name__}")
+    TRAINER_REGISTRY[name] = cls
+
+
+def save_checkpoint(trainer) -> None:
+    """The trainer's own save of the current step (what its loop calls every save_freq steps)."""
+    trainer._save_checkpoint()

@@ -4,8 +4,8 @@ The launcher writes the file named by GRPO_STOP_FILE; at the end of the step in 
 saves that step's checkpoint (unless save_freq already did, or checkpoints are off) and leaves its
 loop as if it were the last step, so `--resume` continues from it.
 
-verl's v1 trainer has no stop hook, so its "sync" trainer is replaced in verl's own registry
-(TRAINER_REGISTRY, `register_trainer`'s table) by a subclass. The registration waits for the
+verl's v1 trainer has no stop hook, so its "sync" trainer is replaced in verl's own registry by a
+subclass (core/verl_internals.py: the registry's table and the trainer's private save). The registration waits for the
 trainer's module to be imported (in the trainer's process only: importing it costs ~10 s, too much
 for every worker that imports verl). tests/unit/test_graceful_stop.py fails if verl's registry changes.
 """
@@ -29,10 +29,12 @@ def stop_requested() -> bool:
 
 def register() -> None:
     from verl.trainer.ppo.v1 import PPOTrainerSync
-    from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY
     from verl.utils.debug import marked_timer
 
-    if issubclass(TRAINER_REGISTRY["sync"], PPOTrainerSync) and TRAINER_REGISTRY["sync"] is not PPOTrainerSync:
+    from core.verl_internals import registered_trainer, replace_trainer, save_checkpoint
+
+    current = registered_trainer("sync")
+    if issubclass(current, PPOTrainerSync) and current is not PPOTrainerSync:
         return  # registered already
 
     class StoppableSyncTrainer(PPOTrainerSync):
@@ -47,12 +49,12 @@ def register() -> None:
             saved = tracker.is_file() and tracker.read_text().strip() == str(step)
             if self.config.trainer.save_freq > 0 and not saved:
                 with marked_timer("save_checkpoint", self.timing_raw, color="green"):
-                    self._save_checkpoint()
+                    save_checkpoint(self)
             logger.warning("stop requested: step %d %s; stopping", step,
                            "saved" if self.config.trainer.save_freq > 0 else "not saved (save_freq <= 0)")
             self.total_training_steps = step  # the loop ends after this step's metrics are logged
 
-    TRAINER_REGISTRY["sync"] = StoppableSyncTrainer
+    replace_trainer("sync", StoppableSyncTrainer)
 
 
 class _AfterTrainerImport(importlib.abc.MetaPathFinder):

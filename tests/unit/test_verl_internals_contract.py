@@ -25,7 +25,7 @@ def test_nothing_outside_the_internals_module_calls_verls_private_replay_buffer_
     private = ("_sync_metadata_from_transfer_queue", "_wait_for_next_poll", "_select_prompt_uids",
                "_materialize_batch", ".partitions[", ".finished_keys", ".failure_keys", "__ray_actor_class__",
                "_run_prompt", "math_dapo.py", 'ref.pop("log_prob', '"__rollout_n__"',
-               'rsplit("_", 2)', '"reward_extra_info"')
+               'rsplit("_", 2)', '"reward_extra_info"', "TRAINER_REGISTRY", "._save_checkpoint(")
     found = [f"{path.relative_to(repo)}: {name}" for path in repo.glob("*/**/*.py")
              if path.parts[len(repo.parts)] not in ("tests", ".venv", "outputs", "core") for name in private
              if name in path.read_text()]
@@ -114,3 +114,14 @@ def test_the_hooks_meet_only_on_the_bridge(module):
 
     source = inspect.getsource(importlib.import_module(module))
     assert "global " not in source and "BRIDGE" in source
+
+
+def test_the_trainer_registry_and_its_private_save():
+    from verl.trainer.ppo.v1 import PPOTrainerSync
+    from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY, PPOTrainer
+
+    assert issubclass(verl_internals.registered_trainer("sync"), PPOTrainerSync)
+    assert _params(PPOTrainer._save_checkpoint) == ["self"]
+    with pytest.raises(TypeError, match="does not subclass"):
+        verl_internals.replace_trainer("sync", PPOTrainer)
+    assert TRAINER_REGISTRY["sync"] is not PPOTrainer

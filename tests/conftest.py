@@ -103,3 +103,21 @@ def plan_for(*argv: str, out: Path | None = None):
 
     extra = ["--output_dir", str(out)] if out is not None else []
     return build_plan(parse([*argv, *extra, "--dry-run"], environ={}))
+
+
+def recompose_differences(plan) -> dict:
+    """Keys where the config the launcher checked (plan.cfg) and what verl composes from the command's
+    overrides (plan.overrides) differ: the plan keeps its decisions both ways, and must say one thing."""
+    from omegaconf import OmegaConf
+
+    from core.config import compose
+
+    def flat(node, prefix=""):
+        if not isinstance(node, dict):
+            return {prefix[:-1]: node}
+        return {k: v for key, value in node.items() for k, v in flat(value, f"{prefix}{key}.").items()}
+
+    checked = flat(OmegaConf.to_container(plan.cfg, resolve=True))
+    composed = flat(OmegaConf.to_container(compose(plan.overrides), resolve=True))
+    return {k: (checked.get(k, "<missing>"), composed.get(k, "<missing>")) for k in checked.keys() | composed.keys()
+            if checked.get(k, "<missing>") != composed.get(k, "<missing>")}

@@ -5,7 +5,7 @@ configs verl's workers build. A fake stands in for the GPUs because there are no
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, recompose_differences
 from launcher.flags import parse
 from launcher.plan import build_plan
 
@@ -52,6 +52,7 @@ def test_gpu_plan_passes_verl_validation(n_gpus, argv, gpus, user_data):
     plan = build_plan(parse(["--model", user_data["model"], "--data", user_data["data"], "--output_dir",
                              user_data["out"], "--dry-run", *argv], environ={}))
     cfg = plan.cfg
+    assert recompose_differences(plan) == {}  # what verl composes from the command is what was checked
     assert plan.gpu and "cpu" not in plan.overrides[0] and "VERL_PLATFORM" not in plan.env_delta
     assert int(cfg.trainer.n_gpus_per_node) == n_gpus
     assert cfg.actor_rollout_ref.actor.strategy == "fsdp2" and cfg.actor_rollout_ref.actor.use_dynamic_bsz

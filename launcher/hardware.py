@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import hydra_value
+
 from core.errors import UsageError
 
 MINI_BATCH_KEY = "actor_rollout_ref.actor.ppo_mini_batch_size"
@@ -34,7 +36,7 @@ class Change:
     @property
     def override(self) -> str:
         add = "++" if self.old is None else ""  # a key the config does not have yet (an open dict's)
-        return f"{add}{self.key}={self.new}"
+        return f"{add}{self.key}={hydra_value(self.new)}"  # quoted as Hydra needs (a path with spaces)
 
 
 def get(cfg, key: str):

@@ -21,3 +21,12 @@ def test_a_difference_is_found(monkeypatch):
     plan = plan_for()
     plan.overrides.append("trainer.save_freq=7")  # a decision made one way only
     assert recompose_differences(plan)["trainer.save_freq"] == (int(plan.cfg.trainer.save_freq), 7)
+
+
+def test_a_chosen_value_is_quoted_as_hydra_reads_it():
+    from core.config import compose
+    from launcher.hardware import Change
+
+    change = Change("trainer.resume_from_path", None, "/runs/my run/global_step_2")
+    assert change.override == "++trainer.resume_from_path='/runs/my run/global_step_2'"
+    assert compose([change.override]).trainer.resume_from_path == "/runs/my run/global_step_2"

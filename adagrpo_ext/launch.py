@@ -6,14 +6,21 @@ from core.config import ray_env_vars
 from core.errors import UsageError
 from core.extensions import Wired
 
-from .settings import SettingsError, from_mapping
+from .settings import THINK_DEFAULTS, SettingsError, from_mapping
 
 SAMPLER = "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer"
 
 
 def wire(cfg, user_keys: set[str]) -> Wired:
-    """The launcher's one call (core/extensions.py): no overrides (the preset sets every hook); its check."""
-    return Wired([], check)
+    """The launcher's one call (core/extensions.py): no overrides (the preset sets every hook); its
+    check, and its verl plugin when the run selects its engine."""
+    return Wired([], check, plugins)
+
+
+def plugins(cfg) -> dict[str, str]:
+    if ray_env_vars(cfg).get("VERL_ENGINE_VENDOR") == "adagrpo":
+        return {"adagrpo_ext.verl_plugin": "adaGRPO's per-sample-temperature engine"}
+    return {}
 
 
 def check(cfg, train_files: list[str]) -> list[str]:
@@ -83,7 +90,7 @@ def _check_think_logits(cfg) -> list[str]:
     vllm_kwargs = (cfg.actor_rollout_ref.rollout.get("engine_kwargs") or {}).get("vllm") or {}
     processor = "think_logits" in str(vllm_kwargs.get("logits_processors") or "")
     env = ray_env_vars(cfg)
-    scaled = any(float(env.get(k, 1.0)) != 1.0 for k in ("ADAGRPO_THINK_SCALE", "ADAGRPO_ANSWER_SCALE"))
+    scaled = any(float(env.get(k, THINK_DEFAULTS[k])) != 1.0 for k in ("ADAGRPO_THINK_SCALE", "ADAGRPO_ANSWER_SCALE"))
     if scaled and not processor:
         raise UsageError("ADAGRPO_THINK_SCALE/ADAGRPO_ANSWER_SCALE are set but the rollout has no think-aware "
                          "processor: add actor_rollout_ref.rollout.engine_kwargs.vllm.logits_processors="

@@ -6,8 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import block_defaults, plain
+from core.extensions import EnvVar
 
 DEFAULTS_FILE = Path(__file__).resolve().with_name("adagrpo.yaml")
+# The think-aware logits processor's settings reach vLLM's processes and the trainer's engine by
+# environment variable (the job's runtime env: core/extensions.py says why); their defaults here.
+THINK_DEFAULTS = {"ADAGRPO_THINK_SCALE": "1.0", "ADAGRPO_ANSWER_SCALE": "1.0", "ADAGRPO_THINK_END": "</think>"}
+ENV_VARS = (
+    EnvVar("VERL_ENGINE_VENDOR", None, "verl_plugin: import the per-sample-temperature engine when it is adagrpo "
+           "(preset adagrpo sets it)"),
+    EnvVar("VERL_PLATFORM", None, "verl_plugin: the CPU platform first when it is cpu (the launcher sets it)"),
+    *(EnvVar(name, default, "think_logits (vLLM's processes) and token_scales (the trainer's engine): the "
+             "think-aware processor's scales and end-of-thinking marker") for name, default in THINK_DEFAULTS.items()),
+)
+# adaGRPO's engine includes grpo_ext's (per-sample fields for its losses, TRL's token masks), so the
+# GRPO options combine with adaGRPO: the one import between option packages.
+USES = {"grpo_ext": "temperature_engine builds on grpo_ext.engine.MicroBatchContext"}
 ALL_CORRECT_CHOICES = ("keep", "resample")
 
 

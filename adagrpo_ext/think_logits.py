@@ -21,13 +21,21 @@ import os
 import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor
 
-DEFAULTS = {"think_scale": 1.0, "answer_scale": 1.0, "think_end": "</think>"}
+from .settings import THINK_DEFAULTS
+
+ENV = {"think_scale": "ADAGRPO_THINK_SCALE", "answer_scale": "ADAGRPO_ANSWER_SCALE", "think_end": "ADAGRPO_THINK_END"}
+DEFAULTS = {"think_scale": float(THINK_DEFAULTS[ENV["think_scale"]]),
+            "answer_scale": float(THINK_DEFAULTS[ENV["answer_scale"]]), "think_end": THINK_DEFAULTS[ENV["think_end"]]}
+
+
+def env_settings() -> dict:
+    """The processor's settings from the job's environment, else their declared defaults
+    (adagrpo_ext/settings.py): the one reader, for vLLM's processes and the trainer's engine."""
+    return {key: os.environ.get(name) or DEFAULTS[key] for key, name in ENV.items()}
 
 
 def _settings(extra_args: dict | None) -> dict:
-    env = {"think_scale": os.environ.get("ADAGRPO_THINK_SCALE"), "answer_scale": os.environ.get("ADAGRPO_ANSWER_SCALE"),
-           "think_end": os.environ.get("ADAGRPO_THINK_END")}
-    merged = {**DEFAULTS, **{k: v for k, v in env.items() if v is not None}, **(extra_args or {})}
+    merged = {**env_settings(), **(extra_args or {})}
     merged["think_scale"], merged["answer_scale"] = float(merged["think_scale"]), float(merged["answer_scale"])
     if merged["think_scale"] <= 0 or merged["answer_scale"] <= 0:
         raise ValueError(f"think_scale and answer_scale must be > 0, got {merged['think_scale']}, "

@@ -7,22 +7,19 @@ to carry it from vLLM. temperature_engine.py divides the trainer's logits by the
 reference and new log-probs are those of the distribution the rollout sampled from.
 """
 
-import os
-
 import torch
 
-from .think_logits import DEFAULTS
+from .think_logits import env_settings
 
 
 def settings_from_env() -> dict | None:
     """The scales the rollout's processor reads (ADAGRPO_THINK_SCALE / ADAGRPO_ANSWER_SCALE /
     ADAGRPO_THINK_END, which reach every worker through the job's runtime env); None when both are 1."""
-    think = float(os.environ.get("ADAGRPO_THINK_SCALE", DEFAULTS["think_scale"]))
-    answer = float(os.environ.get("ADAGRPO_ANSWER_SCALE", DEFAULTS["answer_scale"]))
+    env = env_settings()
+    think, answer = float(env["think_scale"]), float(env["answer_scale"])
     if think == 1.0 and answer == 1.0:
         return None
-    return {"think_scale": think, "answer_scale": answer,
-            "think_end": os.environ.get("ADAGRPO_THINK_END", DEFAULTS["think_end"])}
+    return {"think_scale": think, "answer_scale": answer, "think_end": env["think_end"]}
 
 
 def response_scales(response: list[int], marker: list[int], think: float, answer: float) -> list[float]:

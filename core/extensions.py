@@ -5,10 +5,21 @@ a `launch` module with
 
 called once on the composed config. It parses the extension's block once, sets the verl hooks the
 block asks for on `cfg` (returning the overrides that make verl's own composition agree) and hands
-back the check the pre-flight runs later, in its place among the others."""
+back the check the pre-flight runs later, in its place among the others, and the verl plugins the
+run will need. Its `settings` module declares, as ENV_VARS, every environment variable its code
+reads (verl hands its workers no config of ours, so a setting may travel that way; the variable is
+declared where the extension's settings are, with its default and what reads it), and as USES the
+other option packages it imports. tests/unit/test_layout.py holds every extension to both."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    default: str | None  # what the reader assumes when it is not set
+    read_by: str  # which code reads it, in which process
 
 
 @dataclass
@@ -16,3 +27,5 @@ class Wired:
     overrides: list[str]
     # (the fitted config, the training files) -> the plan's warnings; raises UsageError
     check: Callable[[object, list[str]], list[str]]
+    # (the fitted config) -> {verl plugin module (entry point verl.plugins): what the run needs it for}
+    plugins: Callable[[object], dict[str, str]] = field(default=lambda cfg: {})

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf, open_dict
 
+from core.config import ray_env_vars
 from core.errors import UsageError
 from core.extensions import Wired
 
@@ -46,7 +47,17 @@ def wire(cfg, user_keys: set[str]) -> Wired:
                              "prefix (extra_info.prefix); write them with ./data_prep.sh convert ... --prefix-file FILE")
         return []
 
-    return Wired(_hooks(cfg, s, user_keys), check)
+    return Wired(_hooks(cfg, s, user_keys), check, plugins)
+
+
+def plugins(cfg) -> dict[str, str]:
+    """Its verl plugin, when the run selects what the plugin registers (see verl_plugin.py)."""
+    env = ray_env_vars(cfg)
+    if env.get("GRPO_EXT_ADVANTAGE") == "1":
+        return {"grpo_ext.verl_plugin": "the grpo_batch_std advantage estimator (--scale_rewards batch)"}
+    if env.get("VERL_ENGINE_VENDOR") == "grpo_ext" or env.get("GRPO_EXT_LOSSES") == "1":
+        return {"grpo_ext.verl_plugin": "the GRPO options' engine and policy losses"}
+    return {}
 
 
 def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:

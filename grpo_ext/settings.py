@@ -6,8 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import block_defaults, plain
+from core.extensions import EnvVar
 
 DEFAULTS_FILE = Path(__file__).resolve().with_name("grpo_ext.yaml")
+# What reaches verl's workers by environment variable (launch.py sets them from the block above, in
+# the job's runtime env; core/extensions.py says why), and the option packages grpo_ext imports: none.
+ENV_VARS = (
+    EnvVar("VERL_ENGINE_VENDOR", None, "verl_plugin: import the engine when it is grpo_ext (launch.py sets it)"),
+    EnvVar("VERL_PLATFORM", None, "verl_plugin: the CPU platform first when it is cpu (the launcher sets it)"),
+    EnvVar("GRPO_EXT_LOSSES", "0", "verl_plugin: register the policy losses without the engine (prefix.sft_coef)"),
+    EnvVar("GRPO_EXT_ADVANTAGE", "0", "verl_plugin: register grpo_batch_std (--scale_rewards batch)"),
+    EnvVar("GRPO_EXT_PREFIX_SFT_COEF", "0", "policy_loss.with_prefix_sft, in the actor: prefix.sft_coef"),
+    EnvVar("GRPO_EXT_MASK_TRUNCATED", "", "token_masks.response_limit, in the actor: max_response_length "
+           "when token_masks.mask_truncated_completions"),
+    EnvVar("GRPO_EXT_TOP_ENTROPY_QUANTILE", "1.0", "token_masks.entropy_quantile, in the actor: "
+           "token_masks.top_entropy_quantile"),
+)
+USES: dict[str, str] = {}
 CURRICULUM_MODES = ("easy_first", "hard_first", "replay_hard")
 
 

@@ -220,16 +220,11 @@ def installed_verl_plugins() -> set[str]:
 def check_verl_plugins(cfg, ctx) -> list[str]:
     """Our verl plugins load through verl's entry points (pyproject.toml); verl skips one that is not
     installed without a word, in every worker. Each one this run needs must be there."""
-    env = ray_env_vars(cfg)
     needed = {"trainer_hooks.verl_plugin": "saving the step on SIGTERM"}
     if not ctx.gpu:
         needed["verl_cpu.verl_plugin"] = "the CPU platform"
-    if env.get("VERL_ENGINE_VENDOR") == "adagrpo":
-        needed["adagrpo_ext.verl_plugin"] = "adaGRPO's per-sample-temperature engine"
-    if env.get("VERL_ENGINE_VENDOR") == "grpo_ext" or env.get("GRPO_EXT_LOSSES") == "1":
-        needed["grpo_ext.verl_plugin"] = "the GRPO options' engine and policy losses"
-    if env.get("GRPO_EXT_ADVANTAGE") == "1":
-        needed["grpo_ext.verl_plugin"] = "the grpo_batch_std advantage estimator (--scale_rewards batch)"
+    for wired in ctx.extensions:  # each extension says which of its plugins this run needs
+        needed.update(wired.plugins(cfg))
     missing = [f"{module} ({what})" for module, what in needed.items() if module not in installed_verl_plugins()]
     if missing:
         raise UsageError(f"verl plugin {', '.join(missing)} is not installed in this environment (entry points "

@@ -58,3 +58,60 @@ def test_no_import_cycle_between_top_level_packages():
 
 def test_the_core_imports_no_other_project_package():
     assert package_graph()["core"] == {}
+
+
+def extension_packages() -> list[str]:
+    """The option packages the launcher wires (launcher/extensions.py's EXTENSIONS)."""
+    from launcher.extensions import EXTENSIONS
+
+    return [module.__name__.split(".")[0] for module in EXTENSIONS]
+
+
+def env_reads(path: Path) -> set[str]:
+    """The environment variables a file reads: os.environ.get("X"), os.environ["X"], os.getenv("X"),
+    the same through a module constant NAME = "X", and a read by a loop over a module-level dict
+    ENV = {key: "X", ...} (every value counts). A read of anything else is None: undeclarable."""
+    tree = ast.parse(path.read_text(), str(path))
+    assigns = [(t.id, node.value) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+               for t in node.targets if isinstance(t, ast.Name)]
+    constants = {n: v.value for n, v in assigns if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+    env_dicts = [{v.value for v in value.values if isinstance(v, ast.Constant)} for n, value in assigns
+                 if isinstance(value, ast.Dict) and (n == "ENV" or n.endswith("_ENV"))]
+
+    def names(arg) -> set:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return {arg.value}
+        if isinstance(arg, ast.Name) and arg.id in constants:
+            return {constants[arg.id]}
+        return set().union(*env_dicts) if env_dicts else {None}
+
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and ast.unparse(node.func) in ("os.environ.get", "os.getenv"):
+            found |= names(node.args[0])
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            found |= names(node.slice)
+    return found
+
+
+def test_every_environment_variable_an_extension_reads_is_declared_in_its_settings():
+    import importlib
+
+    assert extension_packages() == ["grpo_ext", "adagrpo_ext"]
+    for package in extension_packages():
+        declared = {var.name for var in importlib.import_module(f"{package}.settings").ENV_VARS}
+        read = {f"{path.name}: {var}" for path in (REPO / package).rglob("*.py") for var in env_reads(path)
+                if var not in declared}
+        assert not read, f"{package} reads environment variables its settings.ENV_VARS does not declare: {read}"
+
+
+def test_option_packages_import_each_other_only_where_declared():
+    import importlib
+
+    graph = package_graph()
+    for package in extension_packages():
+        uses = importlib.import_module(f"{package}.settings").USES
+        others = {other: files for other, files in graph[package].items() if other in extension_packages()}
+        undeclared = {other: files for other, files in others.items() if other not in uses}
+        assert not undeclared, f"{package} imports {undeclared} without declaring it in {package}/settings.py USES"
+        assert set(uses) <= set(others), f"{package}/settings.py USES {set(uses) - set(others)}, which it no longer imports"

@@ -23,7 +23,7 @@ from core.verl_internals import sample_uid, success_value
 
 from . import shaping
 from .curriculum import ACTIVE, ROW_FIELD
-from .settings import GrpoExtSettings
+from .settings import GrpoExtSettings, from_mapping
 
 CLIP_FIELD = "dynamic_clip_eps"
 
@@ -78,6 +78,16 @@ def with_totals(scores: list[torch.Tensor], totals: list[float], lengths: list[i
         row[last] += total - float(row.sum().item())
         rows.append(row.to(score.dtype))
     return torch.nested.as_nested_tensor(rows, layout=torch.jagged)
+
+
+def for_sampler(sampler_kwargs: dict):
+    """The sampler's batch step (trainer_hooks/replay_buffer.py: sampler_kwargs.batch_step names this
+    factory in configs/grpo_trainer.yaml): the options of the `grpo_ext` block it is handed, or None
+    when none is on."""
+    settings = from_mapping(sampler_kwargs.get("grpo_ext"))
+    if settings.difficulty_scale:
+        from . import advantage  # noqa: F401  (registers the estimator in the trainer's process)
+    return (lambda batch: apply(batch, settings)) if settings.any else None
 
 
 def apply(batch, settings: GrpoExtSettings):

@@ -30,6 +30,8 @@ ENGINE_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR"
 CURRICULUM_PATH = "pkg://grpo_ext.curriculum"
 PREFIX_LOOP = "prefix_guided"
 AGENT_LOOPS_FILE = str(Path(__file__).resolve().with_name("agent_loops.yaml"))
+# The samplers that run the batch step (sampler_kwargs.batch_step), and the engines that carry per-sample
+# fields to a loss: ours, and adaGRPO's, which subclass them (adagrpo_ext/settings.py USES says so).
 SAMPLERS = ("pkg://trainer_hooks.replay_buffer:QuickPollReplayBuffer", "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer")
 
 

@@ -12,9 +12,14 @@ beside it (`acc`, each --reward_func's value, `reward_timeout`) reach the metric
 fraction of groups whose rewards were all equal (`training/zero_signal_group_frac`) and the tokens generated
 for the batch (`training/generated_tokens`).
 
-With a `grpo_ext` option on (dynamic clipping, difficulty scaling, length normalisation, similarity
-weights), the complete batch then goes through grpo_ext.batch_step before verl's advantage step.
+A batch step from configuration, `sampler_kwargs.batch_step: "module:factory"`, then sees the step's
+complete batch before verl's advantage step: `factory(sampler_kwargs)` returns `step(batch) -> (batch,
+metrics)`, or None when it has nothing to do. configs/grpo_trainer.yaml names grpo_ext's (dynamic
+clipping, difficulty scaling, length normalisation, similarity weights, curriculum); this module
+knows no extension.
 """
+
+import importlib
 
 import math
 
@@ -45,24 +50,31 @@ def zero_signal_fraction(rewards: dict[str, float]) -> float:
     return sum(len(g) > 1 and max(g) == min(g) for g in groups.values()) / len(groups) if groups else 0.0
 
 
+def batch_step(sampler_kwargs: dict):
+    """The step `sampler_kwargs.batch_step` ("module:factory") makes, or None."""
+    where = sampler_kwargs.get("batch_step")
+    if not where:
+        return None
+    module, _, name = str(where).partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise RuntimeError(f"trainer.v1.sampler.sampler_kwargs.batch_step={where}: {err}") from None
+    return factory(sampler_kwargs)
+
+
 class QuickPollReplayBuffer(ReplayBuffer):
     def __init__(self, *args, **kwargs):
         sampler_kwargs = kwargs.get("sampler_kwargs") or {}
         kwargs["poll_interval"] = float(sampler_kwargs.get("poll_interval", DEFAULT_POLL_INTERVAL_S))
         super().__init__(*args, **kwargs)
-        from grpo_ext.settings import from_mapping
-
-        self.grpo_ext = from_mapping(sampler_kwargs.get("grpo_ext"))
-        if self.grpo_ext.difficulty_scale:
-            import grpo_ext.advantage  # noqa: F401  (registers the estimator in the trainer's process)
+        self.batch_step = batch_step(sampler_kwargs)
 
     def sample(self, global_steps: int, partition_id: str, batch_size: int):
-        """The step's batch of complete groups (`draw`), shaped by the grpo_ext options when any is on."""
+        """The step's batch of complete groups (`draw`), through the configured batch step if any."""
         batch, metrics = self.draw(global_steps, partition_id, batch_size)
-        if partition_id != "val" and batch is not None and batch.keys and self.grpo_ext.any:
-            from grpo_ext import batch_step
-
-            batch, shaped = batch_step.apply(batch, self.grpo_ext)
+        if partition_id != "val" and batch is not None and batch.keys and self.batch_step is not None:
+            batch, shaped = self.batch_step(batch)
             metrics.update(shaped)
         return batch, metrics
 

@@ -115,3 +115,22 @@ def test_option_packages_import_each_other_only_where_declared():
         undeclared = {other: files for other, files in others.items() if other not in uses}
         assert not undeclared, f"{package} imports {undeclared} without declaring it in {package}/settings.py USES"
         assert set(uses) <= set(others), f"{package}/settings.py USES {set(uses) - set(others)}, which it no longer imports"
+
+
+def test_the_generic_hooks_know_no_extension():
+    """trainer_hooks (the sampler every run uses, the graceful stop) reach an extension only through
+    configuration (sampler_kwargs.batch_step), never by import."""
+    graph = package_graph()
+    assert not {other for other in graph["trainer_hooks"] if other in extension_packages()}, graph["trainer_hooks"]
+
+
+def test_the_sampler_s_batch_step_is_configured_and_loads():
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    from core.config import compose
+    from trainer_hooks.replay_buffer import batch_step
+
+    kwargs = dict(compose(["grpo_ext.length_norm.enable=true"]).trainer.v1.sampler.sampler_kwargs)
+    assert kwargs["batch_step"] == "grpo_ext.batch_step:for_sampler" and callable(batch_step(kwargs))
+    assert batch_step(dict(compose([]).trainer.v1.sampler.sampler_kwargs)) is None  # no option on: no step

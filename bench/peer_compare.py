@@ -149,12 +149,13 @@ def summarize(arm: str, metrics: Path) -> dict:
     from core.metrics import read_records
 
     records = read_records(metrics)
-    tokens, steps, val = 0, [], []
+    tokens, seconds, steps, val = 0, 0.0, [], []
     for r in sorted(records, key=lambda r: r["step"]):
         d = r["data"]
         if "timing_s/step" in d:
             made, zero = step_tokens(arm, d)
             tokens += made
+            seconds += d["timing_s/step"]
             dropped = d.get("training/filter_groups/evicted_samples", 0) + d.get(
                 "training/filter_groups/discarded_surplus_samples", 0)
             steps.append({"step": r["step"], "step_s": d["timing_s/step"], "tokens": tokens, "zero_signal": zero,
@@ -162,7 +163,7 @@ def summarize(arm: str, metrics: Path) -> dict:
                           "gen_s": d.get("timing_s/gen"), "old_log_prob_s": d.get("timing_s/old_log_prob"),
                           "update_s": d.get("timing_s/update_actor"), "sync_s": d.get("timing_s/update_weights")})
         if VAL_KEY in d:
-            val.append({"step": r["step"], "acc": d[VAL_KEY], "tokens": tokens})
+            val.append({"step": r["step"], "acc": d[VAL_KEY], "tokens": tokens, "train_s": round(seconds, 1)})
     step_s = [s["step_s"] for s in steps]
     zero = [s["zero_signal"] for s in steps if s["zero_signal"] is not None]
     return {"steps": steps, "val": val, "generated_tokens": int(tokens), "tokens_estimated": arm == "verl_dynamic_sampling",
@@ -245,6 +246,34 @@ def heldout(results: dict[str, list[dict]]) -> str:
         diff = f"{dci[0]:+.1%} [{dci[0] - dci[1]:+.1%}, {dci[0] + dci[1]:+.1%}]" if dci else "-"
         rows.append(f"| {arm} | {', '.join(f'{s}: {v:.1%}' for s, v in sorted(seeds.items()))} | {mean} | "
                     f"{', '.join(f'{d:+.1%}' for d in diffs) or '-'} | {diff} |")
+    return "\n".join(rows)
+
+
+def reach_ratios(run: dict, base: dict) -> tuple[float | None, float | None]:
+    """(generated tokens, training seconds) `run` took to first reach `base`'s final validation
+    accuracy, each as a fraction of what `base` itself took to first reach it (None: never)."""
+    level = base["val"][-1]["acc"]
+    mine = next((v for v in run["val"] if v["acc"] >= level - 1e-9), None)
+    theirs = next((v for v in base["val"] if v["acc"] >= level - 1e-9), None)
+    if mine is None or theirs is None or not theirs["tokens"]:
+        return None, None
+    seconds = mine.get("train_s") / theirs["train_s"] if theirs.get("train_s") and "train_s" in mine else None
+    return mine["tokens"] / theirs["tokens"], seconds
+
+
+def reach(results: dict[str, list[dict]]) -> str:
+    """Each arm against verl_grpo on the seeds both ran: the tokens and the training time it took to
+    reach verl_grpo's final validation accuracy, as fractions of what verl_grpo took to reach it."""
+    base = {r["seed"]: r for r in results.get("verl_grpo", [])}
+    rows = ["| arm | seed | tokens to reach ÷ verl_grpo's | training time to reach ÷ verl_grpo's |", "|---|---|---|---|"]
+    for arm, runs in results.items():
+        if arm == "verl_grpo":
+            continue
+        for run in runs:
+            if run["seed"] in base:
+                tokens, seconds = reach_ratios(run, base[run["seed"]])
+                rows.append(f"| {arm} | {run['seed']} | {'never' if tokens is None else f'{tokens:.2f}'} | "
+                            f"{'-' if seconds is None else f'{seconds:.2f}'} |")
     return "\n".join(rows)
 
 
@@ -362,7 +391,7 @@ def main(argv=None) -> int:
             (args.out / f"{args.name}.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                                "environment": environment(), "results": results},
                                                               indent=1, default=str))
-    text = table(results) + "\n\n" + heldout(results) + "\n\n" + breakdown(results) + "\n\n" + processes(results)
+    text = "\n\n".join([table(results), heldout(results), reach(results), breakdown(results), processes(results)])
     (args.out / f"{args.name}.md").write_text(text + "\n")
     plot(results, args.out / f"{args.name}.png")
     print(text)

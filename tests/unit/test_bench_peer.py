@@ -65,3 +65,16 @@ def test_held_out_intervals_and_differences_paired_by_seed():
     text = heldout(runs)
     assert "| verl_grpo | 1: 40.0%, 2: 50.0% | 45.0% [" in text and "| adagrpo | 1: 44.0%, 2: 52.0% |" in text
     assert "+4.0%, +2.0% | +3.0% [" in text
+
+
+def test_reaching_the_baseline_s_final_accuracy_as_fractions_of_what_it_took():
+    from peer_compare import reach, reach_ratios
+
+    def run(points, seed=1):
+        return {"seed": seed, "val": [{"acc": a, "tokens": t, "train_s": s} for a, t, s in points]}
+
+    base = run([(0.1, 0, 0.0), (0.4, 500, 50.0), (0.4, 1000, 100.0)])  # reached its final 40% halfway
+    fast = run([(0.1, 0, 0.0), (0.3, 200, 30.0), (0.45, 300, 60.0)])
+    assert reach_ratios(fast, base) == (pytest.approx(0.6), pytest.approx(1.2))
+    assert reach_ratios(run([(0.1, 0, 0.0), (0.2, 900, 90.0)]), base) == (None, None)
+    assert "| adagrpo | 1 | 0.60 | 1.20 |" in reach({"verl_grpo": [base], "adagrpo": [fast]})

@@ -16,7 +16,7 @@ from core.config import preset_names
 from core.errors import UsageError
 from reward.spec import RewardSpec, weights_mismatch
 
-from .flags import split_list
+from .flag_values import split_list
 
 CONVERTED_VAL_SIZE = 0.1
 # Beside a training file, the first of these validates: data_prep writes val.parquet, verl's own

@@ -6,6 +6,8 @@ from typing import Callable
 from core.config import hydra_value
 from core.errors import UsageError
 
+AUTO = "auto"  # --resume=auto: resume when the run folder has a checkpoint, else start afresh
+
 
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()

@@ -13,13 +13,12 @@ from typing import Callable
 from core.config import hydra_value
 from core.errors import UsageError
 
-from .flag_values import (_bool, _clip_pair, _file_list, _float, _int, _logger, _parse_weights,
+from .flag_values import (AUTO, _bool, _clip_pair, _file_list, _float, _int, _logger, _parse_weights,
                           _positive_int, _reward_funcs, _reward_spec, _reward_weights, _str, _unit)
 from .trl_options import (TRL_IS_MODES, TRL_LOSS_TYPES, _importance_sampling_level, _is_mode, _loss_type,
                           _scale_rewards, _scale_rewards_overrides, _vllm_is_correction)
 
 
-AUTO = "auto"  # --resume=auto: resume when the run folder has a checkpoint, else start afresh
 
 
 @dataclass(frozen=True)

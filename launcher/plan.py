@@ -20,8 +20,7 @@ from .flags import Parsed
 from .hardware import (PROMPT_KEY, RESPONSE_KEY, Change, fit_micro_batches, fit_mini_batch,
                        fit_kv_cache, fit_overlong_buffer, fit_positions, fit_token_budgets,
                        flash_attn_works, is_multimodal)
-from .runs import check_resume, resume_fallback
-from core.run_folders import checkpoint_step
+from .runs import plan_resume
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -385,19 +384,11 @@ def build_plan(parsed: Parsed) -> Plan:
     val_files = [f for f in str(values.get("val_files") or "").split(",") if f]
     ctx = Context(values, train_files, gpu, extensions, user_keys, val_files)
     warnings = guard_warnings + preflight.run_checks(cfg, ctx)
-    resume = values.get("resume")
-    if resume == F.AUTO and checkpoint_step(checkpoint_dir) is None:
-        notes.append(f"resume: no checkpoint in {checkpoint_dir} yet; starting at step 1 (--resume=auto)")
-        resume = False
-    finished = check_resume(run_dir, checkpoint_dir, total_steps) if resume else None
-    if resume and not finished:
-        fallback, line = resume_fallback(checkpoint_dir, cfg.actor_rollout_ref.actor.checkpoint.save_contents)
-        overrides += [change.override for change in fallback]
-        _apply(cfg, fallback)
-        step = checkpoint_step(checkpoint_dir)
-        notes.append(line or f"resume: from step {step}, continuing at step {step + 1} "
-                             f"({checkpoint_dir / f'global_step_{step}'})")
-    notes += batch_job.note(cfg)
+    fallback, resume_notes, finished = plan_resume(values.get("resume"), run_dir, checkpoint_dir, total_steps,
+                                                   cfg.actor_rollout_ref.actor.checkpoint.save_contents)
+    overrides += [change.override for change in fallback]
+    _apply(cfg, fallback)
+    notes += resume_notes + batch_job.note(cfg)
 
     command = [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={CONFIG_DIR}",
                f"--config-name={CONFIG_NAME}", *overrides, f"hydra.run.dir={run_dir / 'hydra'}"]

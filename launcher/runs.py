@@ -5,6 +5,7 @@ from pathlib import Path
 from core.errors import UsageError
 from core.run_folders import checkpoint_step, incomplete, runs_with_checkpoints, step_folders
 
+from .flag_values import AUTO
 from .hardware import Change
 
 
@@ -40,3 +41,20 @@ def check_resume(run_dir: Path, checkpoint_dir: Path, total_steps: int | None) -
         return (f"nothing to do: {run_dir} already reached its last step ({step} of {total_steps}); "
                 f"to extend it, rerun with a larger --total_steps (or --epochs) and --resume")
     return None
+
+
+def plan_resume(resume, run_dir: Path, checkpoint_dir: Path, total_steps: int | None,
+                save_contents) -> tuple[list[Change], list[str], str | None]:
+    """What --resume (True, or "auto": only when there is a checkpoint) adds to the plan: the settings
+    that pick the checkpoint, the plan's lines, and the line that says the run already finished."""
+    if resume == AUTO and checkpoint_step(checkpoint_dir) is None:
+        return [], [f"resume: no checkpoint in {checkpoint_dir} yet; starting at step 1 (--resume=auto)"], None
+    if not resume:
+        return [], [], None
+    finished = check_resume(run_dir, checkpoint_dir, total_steps)
+    if finished:
+        return [], [], finished
+    fallback, line = resume_fallback(checkpoint_dir, save_contents)
+    step = checkpoint_step(checkpoint_dir)
+    return fallback, [line or f"resume: from step {step}, continuing at step {step + 1} "
+                              f"({checkpoint_dir / f'global_step_{step}'})"], None

@@ -286,6 +286,42 @@ def _reward_bound_note(cfg) -> list[str]:
             f"waits); past it the sample scores 0 and is counted (reward_timeout in the metrics and the summary)"]
 
 
+def _fit(cfg, values: dict, user_keys: set[str], train_rows: int | None, gpu: bool) -> list[Change]:
+    """The sizes the launcher chooses where the user chose none, applied to `cfg` in order (each fit
+    reads what the one before chose)."""
+    changes = _fit_batch(cfg, train_rows, user_set=BATCH_KEY in user_keys or "batch_size" in values)
+    _apply(cfg, changes)
+    changes += fit_mini_batch(cfg, user_keys)
+    _apply(cfg, changes)
+    lengths = {k for k in (PROMPT_KEY, RESPONSE_KEY) if k in user_keys or k.split(".", 1)[1] in values}
+    fitted = fit_positions(cfg, lengths)
+    _apply(cfg, fitted)
+    changes += fitted
+    fitted = (fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys, gpu)
+              + fit_overlong_buffer(cfg, user_keys))
+    fitted += [] if gpu else fit_kv_cache(cfg, user_keys)
+    fitted += batch_job.fit_saves(cfg, user_set="trainer.save_freq" in user_keys or "save_freq" in values)
+    _apply(cfg, fitted)
+    return changes + fitted
+
+
+def _resolve_inputs(values: dict, presets: list[str], output_root: Path, demo: bool,
+                    real_demo: bool) -> tuple[dict, list[str]]:
+    """The model and data the run trains on (the demos' own, or the user's, converted once), and the
+    plan's lines about them."""
+    if real_demo:
+        return {**inputs.smollm2_inputs(REPO), **values}, []
+    if demo:
+        variant = "demo_hard" if "demo_hard" in presets else "demo"
+        return {**inputs.demo_inputs(REPO, variant), **values}, []  # a shared cache, whatever --output_dir
+    data = inputs.resolve_data(values, output_root)
+    values = {**values, "data": ",".join(data.train)}
+    if data.val:
+        values["val_files"] = ",".join(data.val)
+    return values, (data.notes + inputs.source_notes(data.train, values.get("reward_func"))
+                    + inputs.prompt_format_notes(data.train))
+
+
 def build_plan(parsed: Parsed) -> Plan:
     values = dict(parsed.values)
     try:
@@ -302,18 +338,8 @@ def build_plan(parsed: Parsed) -> Plan:
     presets = (["cpu"] if not gpu else []) + (["demo"] if demo and not real_demo else []) + parsed.presets
     named = dict(values)  # what the user set, for the experiment name
     notes: list[str] = list(legacy_notes)
-    if real_demo:
-        values = {**inputs.smollm2_inputs(REPO), **values}
-    elif demo:
-        variant = "demo_hard" if "demo_hard" in parsed.presets else "demo"
-        values = {**inputs.demo_inputs(REPO, variant), **values}  # a shared cache, whatever --output_dir
-    else:
-        data = inputs.resolve_data(values, output_root)
-        values["data"] = ",".join(data.train)
-        notes += (data.notes + inputs.source_notes(data.train, values.get("reward_func"))
-                  + inputs.prompt_format_notes(data.train))
-        if data.val:
-            values["val_files"] = ",".join(data.val)
+    values, input_notes = _resolve_inputs(values, parsed.presets, output_root, demo, real_demo)
+    notes += input_notes
     values.setdefault("n_gpus", max(gpus, 1))
     project = str(values.get("project") or ("demo" if demo else "grpo"))
     experiment = str(values.get("experiment") or F.experiment_name(named, parsed.presets, demo))
@@ -363,20 +389,7 @@ def build_plan(parsed: Parsed) -> Plan:
     if empty:
         raise UsageError(f"--data {empty[0]}: the file has 0 rows; nothing to train on")
     train_rows = sum(n for n in counts.values() if n) or None
-    changes = _fit_batch(cfg, train_rows, user_set=BATCH_KEY in user_keys or "batch_size" in values)
-    _apply(cfg, changes)
-    changes += fit_mini_batch(cfg, user_keys)
-    _apply(cfg, changes)
-    lengths = {k for k in (PROMPT_KEY, RESPONSE_KEY) if k in user_keys or k.split(".", 1)[1] in values}
-    fitted = fit_positions(cfg, lengths)
-    _apply(cfg, fitted)
-    changes += fitted
-    fitted = (fit_micro_batches(cfg, user_keys) + fit_token_budgets(cfg, user_keys, gpu)
-              + fit_overlong_buffer(cfg, user_keys))
-    fitted += [] if gpu else fit_kv_cache(cfg, user_keys)
-    fitted += batch_job.fit_saves(cfg, user_set="trainer.save_freq" in user_keys or "save_freq" in values)
-    _apply(cfg, fitted)
-    changes += fitted
+    changes = _fit(cfg, values, user_keys, train_rows, gpu)
     overrides += tail + [c.override for c in changes]  # the command composes what was checked here
 
     checkpoint_dir = Path(str(cfg.trainer.default_local_dir))

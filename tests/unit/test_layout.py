@@ -134,3 +134,27 @@ def test_the_sampler_s_batch_step_is_configured_and_loads():
     kwargs = dict(compose(["grpo_ext.length_norm.enable=true"]).trainer.v1.sampler.sampler_kwargs)
     assert kwargs["batch_step"] == "grpo_ext.batch_step:for_sampler" and callable(batch_step(kwargs))
     assert batch_step(dict(compose([]).trainer.v1.sampler.sampler_kwargs)) is None  # no option on: no step
+
+
+def test_each_extension_is_listed_everywhere_it_must_be():
+    """Adding an extension (docs/extending.md) touches three lists besides its folder; a package
+    missing from one of them is named here instead of failing inside a run."""
+    import tomllib
+
+    import yaml
+
+    packages = extension_packages()
+    trainer = yaml.safe_load((REPO / "configs" / "grpo_trainer.yaml").read_text())
+    searchpath = trainer["hydra"]["searchpath"]
+    blocks = [d for d in trainer["defaults"] if isinstance(d, str)]
+    plugins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["verl.plugins"]
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for package in packages:
+        folder = REPO / package
+        yaml_files = [p.stem for p in folder.glob("*.yaml") if p.stem != "agent_loops"]
+        assert f"pkg://{package}" in searchpath, f"configs/grpo_trainer.yaml: hydra.searchpath lacks pkg://{package}"
+        assert any(stem in blocks for stem in yaml_files), f"configs/grpo_trainer.yaml: defaults lack {package}'s block"
+        assert f"{package}.verl_plugin" in plugins.values(), f"pyproject.toml: no verl.plugins entry for {package}"
+        assert "*.yaml" in data.get(package, []), f"pyproject.toml: {package}'s YAML is not package data"
+        for module in ("settings", "launch", "verl_plugin"):
+            assert (folder / f"{module}.py").is_file(), f"{package}/{module}.py is missing"

@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from process_memory import PeakPss  # noqa: E402  (bench/ is on the path: this file's folder)
-from seed_stats import interval, paired, spread, tokens_to_reach  # noqa: E402
+from seed_stats import first_reach, interval, paired, spread, tokens_to_reach  # noqa: E402
 TRL_VENV = REPO / "outputs" / "bench" / "trl-venv"
 TRL_VERSION = "1.16.0"
 HELDOUT = REPO / "outputs" / "smollm2" / "heldout.parquet"
@@ -253,8 +253,7 @@ def reach_ratios(run: dict, base: dict) -> tuple[float | None, float | None]:
     """(generated tokens, training seconds) `run` took to first reach `base`'s final validation
     accuracy, each as a fraction of what `base` itself took to first reach it (None: never)."""
     level = base["val"][-1]["acc"]
-    mine = next((v for v in run["val"] if v["acc"] >= level - 1e-9), None)
-    theirs = next((v for v in base["val"] if v["acc"] >= level - 1e-9), None)
+    mine, theirs = first_reach(run, level), first_reach(base, level)
     if mine is None or theirs is None or not theirs["tokens"]:
         return None, None
     seconds = mine.get("train_s") / theirs["train_s"] if theirs.get("train_s") and "train_s" in mine else None

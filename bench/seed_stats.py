@@ -12,9 +12,15 @@ def spread(values, fmt: str = "{:.3g}", sd_fmt: str | None = None) -> str:
     return mean if len(values) == 1 else f"{mean} ± {(sd_fmt or fmt).format(statistics.stdev(values))}"
 
 
+def first_reach(run: dict, level: float) -> dict | None:
+    """The first validation point whose accuracy reached `level` (None: never)."""
+    return next((v for v in run["val"] if v["acc"] >= level - 1e-9), None)
+
+
 def tokens_to_reach(run: dict, level: float) -> int | None:
     """Generated tokens when validation accuracy first reached `level` (None: never)."""
-    return next((v["tokens"] for v in run["val"] if v["acc"] >= level - 1e-9), None)
+    point = first_reach(run, level)
+    return None if point is None else point["tokens"]
 
 
 # Student's t, two-sided 95%, by degrees of freedom (seeds - 1): no scipy in the CPU stack

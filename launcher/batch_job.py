@@ -9,7 +9,7 @@ is written every step unless the user chose --save_freq, so a kill loses at most
 
 import os
 
-from .hardware import Change, model_config
+from .hardware import Change, decoder_shape, model_config
 
 CHEAP_CHECKPOINT_BYTES = 1 << 30
 BYTES_PER_PARAMETER = 12  # fp32 weights and AdamW's two moments, as verl's FSDP checkpoint holds them
@@ -22,17 +22,13 @@ def job_id() -> str | None:
 def parameters(config: dict) -> int | None:
     """A decoder's parameter count from its config.json: embeddings (twice when untied) and per layer
     the attention's four projections (narrower k/v with grouped queries) and a gated MLP's three."""
-    text = config.get("text_config") or config
-    try:
-        vocab, hidden, layers = int(text["vocab_size"]), int(text["hidden_size"]), int(text["num_hidden_layers"])
-        intermediate = int(text.get("intermediate_size") or 4 * hidden)
-        heads = int(text.get("num_attention_heads") or 1)
-        kv = int(text.get("num_key_value_heads") or heads)
-    except (KeyError, TypeError, ValueError):
+    d = decoder_shape(config)
+    if d is None:
         return None
-    embeddings = vocab * hidden * (1 if text.get("tie_word_embeddings", config.get("tie_word_embeddings", True)) else 2)
-    attention = 2 * hidden * hidden + 2 * hidden * (hidden * kv // heads)
-    return embeddings + layers * (attention + 3 * hidden * intermediate)
+    hidden = d["hidden"]
+    embeddings = d["vocab"] * hidden * (1 if d["tied"] else 2)
+    attention = 2 * hidden * hidden + 2 * hidden * (hidden * d["kv_heads"] // d["heads"])
+    return embeddings + d["layers"] * (attention + 3 * hidden * d["intermediate"])
 
 
 def checkpoint_bytes(cfg) -> int | None:

@@ -157,17 +157,30 @@ def host_memory_bytes() -> int:
     return int(psutil.virtual_memory().total)
 
 
+def decoder_shape(config: dict) -> dict | None:
+    """A decoder's sizes from its config.json (a vision-language model's text part): vocab, hidden,
+    layers, intermediate, heads, kv_heads, tied (embeddings shared with the LM head); None when its
+    config does not say."""
+    text = config.get("text_config") or config
+    try:
+        hidden = int(text["hidden_size"])
+        heads = int(text.get("num_attention_heads") or 1)
+        return {"vocab": int(text["vocab_size"]), "hidden": hidden, "layers": int(text["num_hidden_layers"]),
+                "intermediate": int(text.get("intermediate_size") or 4 * hidden), "heads": heads,
+                "kv_heads": int(text.get("num_key_value_heads") or heads),
+                "tied": bool(text.get("tie_word_embeddings", config.get("tie_word_embeddings", True)))}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def training_bytes_per_token(config: dict) -> int | None:
     """fp32 bytes one token holds through a forward and backward pass without checkpointing: the
     logits and their log-softmax and gradient (3 x vocab), and per layer the saved activations
     (~10 x hidden for attention and norms, 4 x intermediate for the MLP). SmolLM2-135M: 2.0 MB."""
-    text = config.get("text_config") or config
-    try:
-        vocab, hidden, layers = int(text["vocab_size"]), int(text["hidden_size"]), int(text["num_hidden_layers"])
-        intermediate = int(text.get("intermediate_size") or 4 * hidden)
-    except (KeyError, TypeError, ValueError):
+    d = decoder_shape(config)
+    if d is None:
         return None
-    return 4 * (3 * vocab + layers * (10 * hidden + 4 * intermediate))
+    return 4 * (3 * d["vocab"] + d["layers"] * (10 * d["hidden"] + 4 * d["intermediate"]))
 
 
 def cpu_token_budget(cfg, sequence: int, memory: int | None = None) -> int:

@@ -20,7 +20,6 @@ knows no extension.
 """
 
 import importlib
-
 import math
 
 import transfer_queue as tq

@@ -11,8 +11,9 @@ a forward hook on the model's output, so the log-probs match the rollout's token
 
 Selected through verl's EngineRegistry with VERL_ENGINE_VENDOR=adagrpo (set by preset adagrpo).
 It also keeps the micro-batch for per-sample policy losses (grpo_ext.engine: --dynamic_clip), and
-merges LoRA for the rollout in its precision (core/lora_sync.py). Its logits hook scales every
-position, so it keeps verl's full-length logits (no core/response_logits.py).
+merges LoRA for the rollout in its precision (core/lora_sync.py), and asks the model for the
+response positions' logits only (core/response_logits.py), as every run's engine does; the think
+scales are then cut to the positions the model returned.
 """
 
 import torch
@@ -20,6 +21,7 @@ from verl.workers.engine.base import EngineRegistry
 from verl.workers.engine.fsdp.transformer_impl import FSDPEngineWithLMHead
 
 from core.lora_sync import RolloutDtypeLoraSync
+from core.response_logits import FIRST_KEY, ResponseLogits
 from grpo_ext.engine import MicroBatchContext
 
 from . import token_scales
@@ -30,7 +32,7 @@ ENGINE_VENDOR = "adagrpo"
 
 @EngineRegistry.register(model_type="language_model", backend=["fsdp", "fsdp2"], device=["cuda", "npu"],
                          vendor=ENGINE_VENDOR)
-class PerSampleTemperatureEngine(MicroBatchContext, RolloutDtypeLoraSync, FSDPEngineWithLMHead):
+class PerSampleTemperatureEngine(MicroBatchContext, ResponseLogits, RolloutDtypeLoraSync, FSDPEngineWithLMHead):
     def prepare_model_inputs(self, micro_batch):
         if TEMPERATURE_FIELD not in micro_batch.keys():
             # the scalar fallback would score resampled tokens at the wrong temperature, silently
@@ -58,7 +60,9 @@ class PerSampleTemperatureEngine(MicroBatchContext, RolloutDtypeLoraSync, FSDPEn
         if "temperature_rmpad" in output_args:  # packed: (1, total tokens [+ pad])
             return torch.cat(per_seq).to(device).unsqueeze(0)
         width = max(len(f) for f in per_seq)  # padded: (batch, longest sequence), right-padded
-        return torch.stack([torch.nn.functional.pad(f, (0, width - len(f)), value=1.0) for f in per_seq]).to(device)
+        factors = torch.stack([torch.nn.functional.pad(f, (0, width - len(f)), value=1.0) for f in per_seq])
+        # logits only from the first response position on (core/response_logits.py): the same positions' factors
+        return factors[:, output_args.get(FIRST_KEY, 0):].to(device)
 
     def _marker_ids(self, text: str) -> list[int]:
         cache = self.__dict__.setdefault("_marker_cache", {})

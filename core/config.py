@@ -12,6 +12,18 @@ CONFIG_NAME = "grpo_trainer"
 PRESET_DIR = CONFIG_DIR / "preset"
 
 
+@functools.lru_cache(maxsize=None)
+def extension_packages() -> tuple[str, ...]:
+    """The option packages, in order: the one list is configs/grpo_trainer.yaml, which puts each on
+    Hydra's search path (its block in `defaults` beside it). The launcher wires each one's `launch`,
+    and trainer_hooks' verl plugin imports each one's `verl_plugin` (docs/extending.md)."""
+    import yaml
+
+    trainer = yaml.safe_load((CONFIG_DIR / f"{CONFIG_NAME}.yaml").read_text())
+    return tuple(entry.removeprefix("pkg://") for entry in trainer["hydra"]["searchpath"]
+                 if entry.startswith("pkg://") and not entry.startswith("pkg://verl."))
+
+
 def ray_env_vars(cfg) -> dict:
     """The env vars verl's Ray job gives every worker (ray_kwargs.ray_init.runtime_env.env_vars)."""
     return ((cfg.get("ray_kwargs") or {}).get("ray_init") or {}).get("runtime_env", {}).get("env_vars", {}) or {}
@@ -46,6 +58,11 @@ def hydra_value(value) -> str:
     if isinstance(value, str) and re.search(r"[\s,\[\]{}()'\"=:$\\]", value):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return str(value)
+
+
+def hydra_string(value: str) -> str:
+    """A string Hydra must keep a string (an env var's "1" or "0.5"), quoted."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _compose(overrides: list[str]):

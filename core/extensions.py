@@ -14,6 +14,10 @@ other option packages it imports. tests/unit/test_layout.py holds every extensio
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .config import hydra_string, hydra_value
+
+_ABSENT = object()
+
 
 @dataclass(frozen=True)
 class EnvVar:
@@ -29,3 +33,26 @@ class Wired:
     check: Callable[[object, list[str]], list[str]]
     # (the fitted config) -> {verl plugin module (entry point verl.plugins): what the run needs it for}
     plugins: Callable[[object], dict[str, str]] = field(default=lambda cfg: {})
+
+
+def set_keys(cfg, settings: list[tuple[str, object]]) -> list[str]:
+    """Each (key, value) set on the composed config, and the override that makes verl's own
+    composition say the same, rendered from the same value (a string stays a string: an env var's
+    "1"). A key the config lacks (an open dict's, such as the workers' env vars) gets `++`."""
+    from omegaconf import OmegaConf, open_dict
+
+    overrides = []
+    with open_dict(cfg):
+        for key, value in settings:
+            add = "++" if OmegaConf.select(cfg, key, default=_ABSENT) is _ABSENT else ""
+            OmegaConf.update(cfg, key, value, merge=False)
+            overrides.append(f"{add}{key}={_rendered(value)}")
+    return overrides
+
+
+def _rendered(value) -> str:
+    import yaml
+
+    if isinstance(value, str) and not isinstance(yaml.safe_load(value or "''"), str):
+        return hydra_string(value)  # "1", "0.5", "true": Hydra would read a number or a boolean
+    return hydra_value(value)

@@ -15,18 +15,18 @@ Length normalisation and similarity weights need nothing beyond the sampler, whi
 
 from pathlib import Path
 
-import yaml
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from core.config import ray_env_vars
 from core.errors import UsageError
-from core.extensions import Wired
+from core.extensions import Wired, set_keys
 
 from . import token_masks
 from .settings import GrpoExtSettings, SettingsError, from_mapping
 
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
-ENGINE_KEY = "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR"
+ENV_KEY = "ray_kwargs.ray_init.runtime_env.env_vars"  # the workers' environment (settings.ENV_VARS)
+ENGINE_KEY = f"{ENV_KEY}.VERL_ENGINE_VENDOR"
 CURRICULUM_PATH = "pkg://grpo_ext.curriculum"
 PREFIX_LOOP = "prefix_guided"
 AGENT_LOOPS_FILE = str(Path(__file__).resolve().with_name("agent_loops.yaml"))
@@ -63,15 +63,15 @@ def plugins(cfg) -> dict[str, str]:
 
 
 def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
-    out = []
+    out: list[tuple[str, object]] = []  # (key, value), set on cfg and rendered by set_keys
     if s.dynamic_clip:
         mode = OmegaConf.select(cfg, LOSS_KEY)
         if LOSS_KEY in user_keys and mode != "dynamic_clip":
             raise UsageError(f"--dynamic_clip replaces the policy loss, but {LOSS_KEY}={mode} is set too; drop one")
-        out.append(f"{LOSS_KEY}=dynamic_clip")
+        out.append((LOSS_KEY, "dynamic_clip"))
         vendor = OmegaConf.select(cfg, ENGINE_KEY)
         if vendor is None:
-            out.append(f"++{ENGINE_KEY}=grpo_ext")
+            out.append((ENGINE_KEY, "grpo_ext"))
         elif vendor not in ("grpo_ext", "adagrpo"):
             raise UsageError(f"--dynamic_clip needs an engine that exposes per-sample fields, but {ENGINE_KEY}="
                              f"{vendor}; valid: grpo_ext (set by --dynamic_clip) or adagrpo")
@@ -82,29 +82,27 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
             raise UsageError("--prefix_dropout / --prefix_sft run the rollout through the prefix_guided agent loop, but "
                              f"actor_rollout_ref.rollout.agent.default_agent_loop={agent.get('default_agent_loop')} / "
                              f"agent_loop_config_path={agent.get('agent_loop_config_path')} is set; drop one")
-        out += [f"actor_rollout_ref.rollout.agent.default_agent_loop={PREFIX_LOOP}",
-                f"actor_rollout_ref.rollout.agent.agent_loop_config_path={AGENT_LOOPS_FILE}"]
+        out += [("actor_rollout_ref.rollout.agent.default_agent_loop", PREFIX_LOOP),
+                ("actor_rollout_ref.rollout.agent.agent_loop_config_path", AGENT_LOOPS_FILE)]
         if s.prefix_sft_coef > 0:
             if not s.dynamic_clip:
                 mode = OmegaConf.select(cfg, LOSS_KEY)
                 if LOSS_KEY in user_keys and mode != "prefix_sft":
                     raise UsageError(f"--prefix_sft adds to the policy loss, but {LOSS_KEY}={mode} is set too; drop one")
-                out.append(f"{LOSS_KEY}=prefix_sft")
-            out += [f"++ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_PREFIX_SFT_COEF='{s.prefix_sft_coef}'",
-                    "++ray_kwargs.ray_init.runtime_env.env_vars.GRPO_EXT_LOSSES='1'"]
+                out.append((LOSS_KEY, "prefix_sft"))
+            out += [(f"{ENV_KEY}.GRPO_EXT_PREFIX_SFT_COEF", str(s.prefix_sft_coef)), (f"{ENV_KEY}.GRPO_EXT_LOSSES", "1")]
     if s.token_masks:
         vendor = OmegaConf.select(cfg, ENGINE_KEY)
-        if vendor is None and not any(o.startswith(f"++{ENGINE_KEY}=") for o in out):
-            out.append(f"++{ENGINE_KEY}=grpo_ext")
+        if vendor is None and (ENGINE_KEY, "grpo_ext") not in out:
+            out.append((ENGINE_KEY, "grpo_ext"))
         elif vendor not in (None, "grpo_ext", "adagrpo"):
             raise UsageError(f"--mask_truncated_completions / --top_entropy_quantile are applied by an engine of "
                              f"ours, but {ENGINE_KEY}={vendor}; valid: grpo_ext (set by them) or adagrpo")
-        env = "++ray_kwargs.ray_init.runtime_env.env_vars"
         if s.mask_truncated:
-            out.append(f"{env}.{token_masks.TRUNCATED_ENV}='{int(cfg.data.max_response_length)}'")
+            out.append((f"{ENV_KEY}.{token_masks.TRUNCATED_ENV}", str(int(cfg.data.max_response_length))))
         if s.top_entropy_quantile < 1.0:
-            out += [f"{env}.{token_masks.QUANTILE_ENV}='{s.top_entropy_quantile}'",
-                    "actor_rollout_ref.actor.calculate_entropy=true"]
+            out += [(f"{ENV_KEY}.{token_masks.QUANTILE_ENV}", str(s.top_entropy_quantile)),
+                    ("actor_rollout_ref.actor.calculate_entropy", True)]
     if s.difficulty_scale:
         estimator = str(cfg.algorithm.adv_estimator)
         if estimator == "adagrpo":
@@ -113,7 +111,7 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
         if estimator not in ("grpo", "grpo_difficulty"):
             raise UsageError(f"--difficulty_scale scales verl's grpo advantages, but algorithm.adv_estimator="
                              f"{estimator}; drop one of them")
-        out.append("algorithm.adv_estimator=grpo_difficulty")
+        out.append(("algorithm.adv_estimator", "grpo_difficulty"))
     if s.curriculum:
         custom = cfg.data.get("custom_cls") or {}
         if custom.get("path") not in (None, CURRICULUM_PATH):
@@ -123,13 +121,9 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
             if key in user_keys and OmegaConf.select(cfg, key) != given:
                 raise UsageError(f"--curriculum needs {key}={str(given).lower()} (it orders the prompts itself, "
                                  f"in the trainer's process); drop {key}")
-        out += [f"data.custom_cls.path={CURRICULUM_PATH}", "data.custom_cls.name=CurriculumDataset",
-                "data.shuffle=false", "data.dataloader_num_workers=0", f"++data.curriculum_mode={s.curriculum_mode}"]
-    with open_dict(cfg):
-        for override in out:
-            key, _, value = override.lstrip("+").partition("=")
-            OmegaConf.update(cfg, key, yaml.safe_load(value), merge=False)
-    return out
+        out += [("data.custom_cls.path", CURRICULUM_PATH), ("data.custom_cls.name", "CurriculumDataset"),
+                ("data.shuffle", False), ("data.dataloader_num_workers", 0), ("data.curriculum_mode", s.curriculum_mode)]
+    return set_keys(cfg, out)
 
 
 def _check(cfg, s: GrpoExtSettings) -> None:

@@ -212,9 +212,15 @@ def check_extensions(cfg, ctx) -> list[str]:
 
 
 def installed_verl_plugins() -> set[str]:
+    """verl's entry points here, and the extensions' plugins that trainer_hooks' plugin imports."""
     from importlib.metadata import entry_points
 
-    return {ep.value for ep in entry_points(group="verl.plugins")}
+    from core.config import extension_packages
+
+    installed = {ep.value for ep in entry_points(group="verl.plugins")}
+    if "trainer_hooks.verl_plugin" in installed:
+        installed |= {f"{package}.verl_plugin" for package in extension_packages()}
+    return installed
 
 
 def check_verl_plugins(cfg, ctx) -> list[str]:

@@ -61,7 +61,8 @@ def test_the_core_imports_no_other_project_package():
 
 
 def extension_packages() -> list[str]:
-    """The option packages the launcher wires (launcher/extensions.py's EXTENSIONS)."""
+    """The option packages the launcher wires (launcher/extensions.py's EXTENSIONS, in the order of
+    configs/grpo_trainer.yaml)."""
     from launcher.extensions import EXTENSIONS
 
     return [module.__name__.split(".")[0] for module in EXTENSIONS]
@@ -136,25 +137,31 @@ def test_the_sampler_s_batch_step_is_configured_and_loads():
     assert batch_step(dict(compose([]).trainer.v1.sampler.sampler_kwargs)) is None  # no option on: no step
 
 
-def test_each_extension_is_listed_everywhere_it_must_be():
-    """Adding an extension (docs/extending.md) touches three lists besides its folder; a package
-    missing from one of them is named here instead of failing inside a run."""
+def test_an_extension_is_its_folder_and_one_entry_in_the_trainer_config():
+    """Adding an extension (docs/extending.md) is its folder plus its name in configs/grpo_trainer.yaml
+    (on Hydra's search path, its block in `defaults`); the launcher, the verl plugins and the package
+    data follow from that list. A folder left out of it, or half listed, is named here."""
     import tomllib
 
     import yaml
+    from setuptools import find_packages
 
     packages = extension_packages()
     trainer = yaml.safe_load((REPO / "configs" / "grpo_trainer.yaml").read_text())
-    searchpath = trainer["hydra"]["searchpath"]
     blocks = [d for d in trainer["defaults"] if isinstance(d, str)]
-    plugins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["verl.plugins"]
-    data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    find = project["tool"]["setuptools"]["packages"]["find"]
+    installed = find_packages(str(REPO), include=find["include"], exclude=find["exclude"])
+    for folder in sorted(p.parent for p in REPO.glob("*/launch.py")):
+        assert folder.name in packages, f"{folder.name}/ has a launch.py but configs/grpo_trainer.yaml does not list it"
     for package in packages:
         folder = REPO / package
         yaml_files = [p.stem for p in folder.glob("*.yaml") if p.stem != "agent_loops"]
-        assert f"pkg://{package}" in searchpath, f"configs/grpo_trainer.yaml: hydra.searchpath lacks pkg://{package}"
         assert any(stem in blocks for stem in yaml_files), f"configs/grpo_trainer.yaml: defaults lack {package}'s block"
-        assert f"{package}.verl_plugin" in plugins.values(), f"pyproject.toml: no verl.plugins entry for {package}"
-        assert "*.yaml" in data.get(package, []), f"pyproject.toml: {package}'s YAML is not package data"
+        assert package in installed, f"pyproject.toml: packages.find leaves out {package}"
         for module in ("settings", "launch", "verl_plugin"):
             assert (folder / f"{module}.py").is_file(), f"{package}/{module}.py is missing"
+    assert project["tool"]["setuptools"]["package-data"]["*"] == ["*.yaml"]  # every package's blocks
+    plugins = project["project"]["entry-points"]["verl.plugins"].values()
+    assert "trainer_hooks.verl_plugin" in plugins  # it imports each extension's verl_plugin
+    assert not [p for p in plugins if p.split(".")[0] in packages], "an extension needs no entry point of its own"

@@ -118,3 +118,39 @@ def test_a_lora_model_gets_the_response_logits_too(model):
     assert inputs["logits_to_keep"] == 7 - 2  # both rows 7 long; from the shorter prompt's last position
     assert torch.allclose(no_padding_2_padding(got["log_probs"], batch), no_padding_2_padding(want["log_probs"], batch),
                           atol=1e-6)
+
+
+def test_adagrpos_engine_scores_the_response_positions_alike(model, monkeypatch):
+    """adaGRPO's engine divides the logits by each sample's temperature and, with the think-aware
+    processor, by each token's think/answer scale (a hook on the model's output): with the response
+    positions' logits only, the scales are cut to the same positions and the log-probs stay verl's."""
+    from verl.workers.utils.padding import no_padding_2_padding
+
+    import core.response_logits as response_logits
+    from adagrpo_ext.agent_loop import TEMPERATURE_FIELD
+    from adagrpo_ext.temperature_engine import PerSampleTemperatureEngine
+
+    monkeypatch.setenv("ADAGRPO_THINK_SCALE", "1.5")
+    monkeypatch.setenv("ADAGRPO_ANSWER_SCALE", "0.8")
+    monkeypatch.setenv("ADAGRPO_THINK_END", "</think>")
+    engine = object.__new__(PerSampleTemperatureEngine)
+    engine.module, engine.pad_to_length = model, False
+    engine.engine_config = SimpleNamespace(entropy_checkpointing=False)
+    engine.model_config = SimpleNamespace(tokenizer=SimpleNamespace(encode=lambda text, add_special_tokens: [22]))
+    prompts = [[5, 6, 7, 8, 9, 10], [11, 12, 13, 14], [15, 16, 17, 18, 19]]
+    responses = [[20, 21, 22, 30, 31], [23, 22, 25, 26, 27, 28], [29]]  # 22 ends the thinking
+
+    def scored(batch):
+        batch[TEMPERATURE_FIELD] = torch.tensor([0.7, 1.2, 1.5])
+        inputs, out = _run(engine, batch)
+        return inputs, no_padding_2_padding(out["log_probs"], batch)
+
+    cut_inputs, cut = scored(_micro_batch(prompts, responses))
+    monkeypatch.setattr(response_logits, "first_response_position", lambda micro_batch, module: None)
+    full_inputs, full = scored(_micro_batch(prompts, responses))
+    assert cut_inputs["logits_to_keep"] == 11 - 3 and "logits_to_keep" not in full_inputs
+    assert torch.allclose(cut, full, atol=1e-6)
+    monkeypatch.setenv("ADAGRPO_THINK_SCALE", "1.0")
+    monkeypatch.setenv("ADAGRPO_ANSWER_SCALE", "1.0")
+    _, unscaled = scored(_micro_batch(prompts, responses))
+    assert not torch.allclose(unscaled, full, atol=1e-3)  # the scales were applied: the test sees them

@@ -22,6 +22,8 @@ ENV_VARS = (
 # adaGRPO's engine includes grpo_ext's (per-sample fields for its losses, TRL's token masks), so the
 # GRPO options combine with adaGRPO: the one import between option packages.
 USES = {"grpo_ext": "temperature_engine builds on grpo_ext.engine.MicroBatchContext"}
+# so the GRPO options (--dynamic_clip, the token masks, ...) run with adaGRPO's engine and sampler
+PROVIDES = {"grpo_ext.engine": "adagrpo", "grpo_ext.sampler": "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer"}
 ALL_CORRECT_CHOICES = ("keep", "resample")
 
 

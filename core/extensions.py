@@ -9,7 +9,11 @@ back the check the pre-flight runs later, in its place among the others, and the
 run will need. Its `settings` module declares, as ENV_VARS, every environment variable its code
 reads (verl hands its workers no config of ours, so a setting may travel that way; the variable is
 declared where the extension's settings are, with its default and what reads it), and as USES the
-other option packages it imports. tests/unit/test_layout.py holds every extension to both."""
+other option packages it imports. tests/unit/test_layout.py holds every extension to both.
+
+An extension may also offer what another one checks for, in its settings' PROVIDES
+({capability: value}; the capability is named after the package that defines and checks it): adaGRPO
+offers grpo_ext its engine and its sampler, so grpo_ext accepts them without naming adaGRPO."""
 
 from dataclasses import dataclass, field
 from typing import Callable
@@ -33,6 +37,16 @@ class Wired:
     check: Callable[[object, list[str]], list[str]]
     # (the fitted config) -> {verl plugin module (entry point verl.plugins): what the run needs it for}
     plugins: Callable[[object], dict[str, str]] = field(default=lambda cfg: {})
+
+
+def provided(capability: str) -> list:
+    """What the listed extensions offer for `capability` (their settings' PROVIDES), in list order."""
+    from importlib import import_module
+
+    from .config import extension_packages
+
+    offers = (getattr(import_module(f"{package}.settings"), "PROVIDES", {}) for package in extension_packages())
+    return [offer[capability] for offer in offers if capability in offer]
 
 
 def set_keys(cfg, settings: list[tuple[str, object]]) -> list[str]:

@@ -19,10 +19,10 @@ from omegaconf import OmegaConf
 
 from core.config import ray_env_vars
 from core.errors import UsageError
-from core.extensions import Wired, set_keys
+from core.extensions import Wired, provided, set_keys
 
 from . import token_masks
-from .settings import GrpoExtSettings, SettingsError, from_mapping
+from .settings import ENGINE_CAPABILITY, SAMPLER_CAPABILITY, GrpoExtSettings, SettingsError, from_mapping
 
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 ENV_KEY = "ray_kwargs.ray_init.runtime_env.env_vars"  # the workers' environment (settings.ENV_VARS)
@@ -30,9 +30,6 @@ ENGINE_KEY = f"{ENV_KEY}.VERL_ENGINE_VENDOR"
 CURRICULUM_PATH = "pkg://grpo_ext.curriculum"
 PREFIX_LOOP = "prefix_guided"
 AGENT_LOOPS_FILE = str(Path(__file__).resolve().with_name("agent_loops.yaml"))
-# The samplers that run the batch step (sampler_kwargs.batch_step), and the engines that carry per-sample
-# fields to a loss: ours, and adaGRPO's, which subclass them (adagrpo_ext/settings.py USES says so).
-SAMPLERS = ("pkg://trainer_hooks.replay_buffer:QuickPollReplayBuffer", "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer")
 
 
 def wire(cfg, user_keys: set[str]) -> Wired:
@@ -72,9 +69,10 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
         vendor = OmegaConf.select(cfg, ENGINE_KEY)
         if vendor is None:
             out.append((ENGINE_KEY, "grpo_ext"))
-        elif vendor not in ("grpo_ext", "adagrpo"):
+        elif vendor not in provided(ENGINE_CAPABILITY):
             raise UsageError(f"--dynamic_clip needs an engine that exposes per-sample fields, but {ENGINE_KEY}="
-                             f"{vendor}; valid: grpo_ext (set by --dynamic_clip) or adagrpo")
+                             f"{vendor}; valid: {' or '.join(provided(ENGINE_CAPABILITY))} (grpo_ext is set by "
+                             "--dynamic_clip)")
     if s.prefix:
         agent = cfg.actor_rollout_ref.rollout.agent
         if agent.get("default_agent_loop") not in ("single_turn_agent", PREFIX_LOOP) or \
@@ -95,9 +93,10 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
         vendor = OmegaConf.select(cfg, ENGINE_KEY)
         if vendor is None and (ENGINE_KEY, "grpo_ext") not in out:
             out.append((ENGINE_KEY, "grpo_ext"))
-        elif vendor not in (None, "grpo_ext", "adagrpo"):
+        elif vendor is not None and vendor not in provided(ENGINE_CAPABILITY):
             raise UsageError(f"--mask_truncated_completions / --top_entropy_quantile are applied by an engine of "
-                             f"ours, but {ENGINE_KEY}={vendor}; valid: grpo_ext (set by them) or adagrpo")
+                             f"ours, but {ENGINE_KEY}={vendor}; valid: {' or '.join(provided(ENGINE_CAPABILITY))} "
+                             "(grpo_ext is set by them)")
         if s.mask_truncated:
             out.append((f"{ENV_KEY}.{token_masks.TRUNCATED_ENV}", str(int(cfg.data.max_response_length))))
         if s.top_entropy_quantile < 1.0:
@@ -105,12 +104,9 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
                     ("actor_rollout_ref.actor.calculate_entropy", True)]
     if s.difficulty_scale:
         estimator = str(cfg.algorithm.adv_estimator)
-        if estimator == "adagrpo":
-            raise UsageError("--difficulty_scale with --preset adagrpo: both set the advantage estimator "
-                             "(grpo_difficulty wraps verl's grpo, adagrpo pools rounds); use one of them")
-        if estimator not in ("grpo", "grpo_difficulty"):
+        if estimator not in ("grpo", "grpo_difficulty"):  # another estimator (a preset's, adaGRPO's) or the user's
             raise UsageError(f"--difficulty_scale scales verl's grpo advantages, but algorithm.adv_estimator="
-                             f"{estimator}; drop one of them")
+                             f"{estimator}: both set the advantage estimator; use one of them")
         out.append(("algorithm.adv_estimator", "grpo_difficulty"))
     if s.curriculum:
         custom = cfg.data.get("custom_cls") or {}
@@ -138,9 +134,9 @@ def _check(cfg, s: GrpoExtSettings) -> None:
                          "with --difficulty_scale A (grpo_ext.difficulty_scale.enable=true)")
     sampler = cfg.trainer.v1.sampler.get("custom_sampler") or {}
     where = f"{sampler.get('path')}:{sampler.get('name')}"
-    if s.any and where not in SAMPLERS:
+    if s.any and where not in provided(SAMPLER_CAPABILITY):
         raise UsageError(f"the grpo_ext options run in the step's sampler, but trainer.v1.sampler.custom_sampler is "
-                         f"{where}; valid: {', '.join(SAMPLERS)}")
+                         f"{where}; valid: {', '.join(provided(SAMPLER_CAPABILITY))}")
 
 
 def prefixed_rows(train_files: list[str]) -> int:

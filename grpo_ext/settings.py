@@ -23,6 +23,11 @@ ENV_VARS = (
            "token_masks.top_entropy_quantile"),
 )
 USES: dict[str, str] = {}
+# What grpo_ext's options need of a run, and offers itself; another extension offers the same through
+# its own PROVIDES (core/extensions.py), so launch.py accepts it without naming it.
+ENGINE_CAPABILITY = "grpo_ext.engine"  # an engine vendor whose engine includes grpo_ext.engine.MicroBatchContext
+SAMPLER_CAPABILITY = "grpo_ext.sampler"  # a sampler (pkg://module:Class) that runs trainer_hooks' batch step
+PROVIDES = {ENGINE_CAPABILITY: "grpo_ext", SAMPLER_CAPABILITY: "pkg://trainer_hooks.replay_buffer:QuickPollReplayBuffer"}
 CURRICULUM_MODES = ("easy_first", "hard_first", "replay_hard")
 
 

@@ -165,3 +165,30 @@ def test_an_extension_is_its_folder_and_one_entry_in_the_trainer_config():
     plugins = project["project"]["entry-points"]["verl.plugins"].values()
     assert "trainer_hooks.verl_plugin" in plugins  # it imports each extension's verl_plugin
     assert not [p for p in plugins if p.split(".")[0] in packages], "an extension needs no entry point of its own"
+
+
+def test_what_an_extension_offers_grpo_ext_is_what_grpo_ext_needs():
+    """grpo_ext accepts another extension's engine and sampler by what that extension's settings
+    offer (PROVIDES), without naming it: each offered engine must include grpo_ext's micro-batch
+    context (its losses read per-sample fields through it), each sampler must run trainer_hooks'
+    batch step."""
+    import importlib
+
+    from verl.workers.engine.base import EngineRegistry
+
+    from core.extensions import provided
+    from grpo_ext.engine import MicroBatchContext
+    from grpo_ext.settings import ENGINE_CAPABILITY, SAMPLER_CAPABILITY
+    from trainer_hooks.replay_buffer import QuickPollReplayBuffer
+
+    vendors, samplers = provided(ENGINE_CAPABILITY), provided(SAMPLER_CAPABILITY)
+    assert "grpo_ext" in vendors and "adagrpo" in vendors and len(samplers) == 2
+    for package in extension_packages():
+        for path in (REPO / package).glob("*engine.py"):
+            importlib.import_module(f"{package}.{path.stem}")
+    registered = EngineRegistry._engines["language_model"]["fsdp2"]
+    for vendor in vendors:
+        assert issubclass(registered[("cuda", vendor)], MicroBatchContext), vendor
+    for sampler in samplers:
+        module, _, name = sampler.removeprefix("pkg://").partition(":")
+        assert issubclass(getattr(importlib.import_module(module), name), QuickPollReplayBuffer), sampler

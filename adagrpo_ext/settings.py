@@ -23,7 +23,8 @@ ENV_VARS = (
 # GRPO options combine with adaGRPO: the one import between option packages.
 USES = {"grpo_ext": "temperature_engine builds on grpo_ext.engine.MicroBatchContext"}
 # so the GRPO options (--dynamic_clip, the token masks, ...) run with adaGRPO's engine and sampler
-PROVIDES = {"grpo_ext.engine": "adagrpo", "grpo_ext.sampler": "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer"}
+PROVIDES = {"grpo_ext.engine": "adagrpo", "grpo_ext.sampler": "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer",
+            "launcher.group_estimators": ("adagrpo",)}  # its estimator pools each prompt's group
 ALL_CORRECT_CHOICES = ("keep", "resample")
 
 
@@ -78,7 +79,7 @@ class AdaGRPOSettings:
 def _as_tuple(name: str, value) -> tuple:
     values = (value,) if isinstance(value, (int, float, str)) else tuple(value)
     if not values:
-        raise SettingsError(f"adagrpo.{name}: give at least one value, e.g. [1.2, 1.5]")
+        raise SettingsError(f"adagrpo.{name}: give at least one value, e.g. [0.7, 0.9]")
     try:
         return tuple(float(v) for v in values)
     except (TypeError, ValueError):

@@ -14,7 +14,8 @@ Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, 
 - adagrpo: `--preset smollm2 --preset adagrpo`;
 - verl_grpo_bypass: `--preset smollm2 --preset rollout_logprobs` (verl's rollout-correction bypass
   mode: the rollout's log-probs are the old policy's, no old-log-prob pass);
-- adagrpo_cool: adaGRPO re-asking at temperatures 0.7 then 0.9 instead of 1.2 then 1.5;
+- adagrpo_hot: adaGRPO re-asking at 1.2 then 1.5, its defaults before 2026-12-07 (now 0.7 then 0.9;
+  its runs before that day under the name adagrpo_cool);
 - trl_*: one of TRL's GRPO options each (--loss_type cispo or sapo, --importance_sampling_level
   sequence, --scale_rewards batch, --vllm_importance_sampling_correction, --mask_truncated_completions,
   --top_entropy_quantile 0.2), on the preset.
@@ -48,9 +49,9 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
              # verl's bypass mode: the rollout's log-probs serve as the old policy's, so no old log-prob pass
              # (rollout and trainer both float32 on the CPU: they differ by ~1e-6)
              "verl_grpo_bypass": ["--preset", "rollout_logprobs"],
-             # adaGRPO re-asking at the rollout's own temperature, then a little hotter: a 135M model's
-             # samples at 1.2-1.5 (adaGRPO's default rounds) are mostly noise
-             "adagrpo_cool": ["--preset", "adagrpo", "adagrpo.temperature=[0.7,0.9]"],
+             # adaGRPO's former re-ask rounds (its defaults are now 0.7, then 0.9): a 135M model's samples at
+             # 1.2-1.5 are mostly noise
+             "adagrpo_hot": ["--preset", "adagrpo", "adagrpo.temperature=[1.2,1.5]"],
              # the CPU plan before its speed and memory work (docs/real_model.md), for a paired comparison of
              # learning: the trainer recomputes old log-probs, plain fp32 matmuls, fixed micro-batches of 16/32
              "verl_grpo_before": ["algorithm.rollout_correction.bypass_mode=false",
@@ -71,7 +72,7 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
 # TRL's arms: "highest" is TRL's own fp32 matmul precision; trl_bf32 takes the one our CPU plan
 # chooses where the CPU has bf16 units (verl_cpu/matmul.py), for a like-for-like comparison
 TRL_ARMS = {"trl": "highest", "trl_bf32": "medium"}
-ARMS = ("verl_grpo", "verl_grpo_before", "verl_lora", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_cool",
+ARMS = ("verl_grpo", "verl_grpo_before", "verl_lora", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_hot",
         "trl_cispo", "trl_sapo", "trl_gspo", "trl_scale_batch", "trl_vllm_is", "trl_mask_truncated", "trl_top_entropy")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)
@@ -371,9 +372,13 @@ def main(argv=None) -> int:
     p.add_argument("--test_freq", type=int, default=5)
     p.add_argument("--out", type=Path, default=REPO / "outputs" / "bench" / "peer")
     p.add_argument("--reuse", action="store_true", help="keep a run that finished before")
+    p.add_argument("--report_only", action="store_true",
+                   help="run nothing: the tables from the runs of --arms x --seeds that have finished (a bench split "
+                        "over several sessions)")
     p.add_argument("--name", default="results", help="the file names of this comparison: NAME.json, NAME.md, NAME.png")
     args = p.parse_args(argv)
     args.out = args.out.resolve()
+    args.reuse = args.reuse or args.report_only
     arms = args.arms.split(",")
     for arm in arms:
         if arm not in ARMS:
@@ -386,6 +391,8 @@ def main(argv=None) -> int:
     results: dict[str, list[dict]] = {}
     for seed in [int(s) for s in args.seeds.split(",")]:  # seed-major: a partial result compares every arm
         for arm in arms:
+            if args.report_only and not (args.out / f"{arm}-seed{seed}" / "done.json").exists():
+                continue
             results.setdefault(arm, []).append(run_arm(arm, seed, args))
             (args.out / f"{args.name}.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                                "environment": environment(), "results": results},

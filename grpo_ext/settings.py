@@ -27,7 +27,9 @@ USES: dict[str, str] = {}
 # its own PROVIDES (core/extensions.py), so launch.py accepts it without naming it.
 ENGINE_CAPABILITY = "grpo_ext.engine"  # an engine vendor whose engine includes grpo_ext.engine.MicroBatchContext
 SAMPLER_CAPABILITY = "grpo_ext.sampler"  # a sampler (pkg://module:Class) that runs trainer_hooks' batch step
-PROVIDES = {ENGINE_CAPABILITY: "grpo_ext", SAMPLER_CAPABILITY: "pkg://trainer_hooks.replay_buffer:QuickPollReplayBuffer"}
+PROVIDES = {ENGINE_CAPABILITY: "grpo_ext", SAMPLER_CAPABILITY: "pkg://trainer_hooks.replay_buffer:QuickPollReplayBuffer",
+            # its advantage estimators compare each response with its group (the launcher refuses a group of one)
+            "launcher.group_estimators": ("grpo_difficulty", "grpo_batch_std")}
 CURRICULUM_MODES = ("easy_first", "hard_first", "replay_hard")
 
 

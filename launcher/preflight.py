@@ -72,16 +72,19 @@ def check_positions(cfg, ctx) -> list[str]:
     return []
 
 
-# verl's advantage estimators that compare each response with the others drawn for its prompt
+# verl's advantage estimators that compare each response with the others drawn for its prompt; the
+# extensions offer theirs (settings.PROVIDES "launcher.group_estimators")
 GROUP_ESTIMATORS = {"grpo", "grpo_vectorized", "grpo_passk", "rloo", "rloo_vectorized", "opo", "gpg",
-                    "reinforce_plus_plus_baseline", "adagrpo", "grpo_difficulty", "grpo_batch_std"}
+                    "reinforce_plus_plus_baseline"}
 
 
 def check_group_size(cfg, ctx) -> list[str]:
     """A group of one: nothing to compare a response with. verl's GRPO then takes the raw reward as
     the advantage (REINFORCE without a baseline), RLOO divides by zero; neither is what was asked."""
     estimator, n = str(cfg.algorithm.adv_estimator), int(cfg.actor_rollout_ref.rollout.n)
-    if n < 2 and estimator in GROUP_ESTIMATORS:
+    from core.extensions import provided
+
+    if n < 2 and estimator in GROUP_ESTIMATORS.union(*provided("launcher.group_estimators")):
         raise UsageError(f"--rollout_n {n} (actor_rollout_ref.rollout.n): {estimator} compares each response with "
                          f"the others sampled for its prompt, and a group of one has none; use --rollout_n 2 or "
                          f"more (4-16 is usual), or algorithm.adv_estimator=gae for PPO with a critic")

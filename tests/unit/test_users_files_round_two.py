@@ -80,7 +80,9 @@ def test_a_verl_function_returning_none_stops_the_plan_as_it_stops_training(tmp_
 
 # --- the group size -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [["--rollout_n", "1"], ["actor_rollout_ref.rollout.n=1"]])
+@pytest.mark.parametrize("argv", [["--rollout_n", "1"], ["actor_rollout_ref.rollout.n=1"],
+                                  ["--rollout_n", "1", "--preset", "adagrpo"],  # an extension's estimator
+                                  ["--rollout_n", "1", "--difficulty_scale", "0.5"]])
 def test_a_group_of_one_is_refused(argv):
     with pytest.raises(UsageError, match="a group of one has none; use --rollout_n 2 or more"):
         plan_for(*argv)

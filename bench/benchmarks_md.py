@@ -78,10 +78,12 @@ def peer_section(data: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     arms = f" --arms {args['arms']}" if args.get("arms") else ""
     named = f" --name {name} --reuse" if name != "results" else ""
+    together = (", in several invocations kept by --reuse and tabled by --report_only" if args.get("report_only")
+                else " in one invocation")
     return "\n".join([
         f"## SmolLM2-135M-Instruct side by side: {', '.join(data['results'])} ({env['date']})", "",
         f"Machine: {env['cpu']}, {env['cores']} cores, {env['memory_gb']} GB, no GPU, otherwise idle; every run one "
-        f"after the other in one invocation. Versions: {versions}, Python {env['python']}.", "",
+        f"after the other{together}. Versions: {versions}, Python {env['python']}.", "",
         f"Command: `.venv/bin/python bench/peer_compare.py{arms} --seeds {','.join(map(str, seeds))} --steps {args['steps']}"
         f"{named}`"
         f" (its docstring says what each arm runs; bench/trl_grpo.py maps each verl setting onto TRL's). Every arm: "

@@ -56,7 +56,7 @@ def hydra_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and re.search(r"[\s,\[\]{}()'\"=:$\\]", value):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return hydra_string(value)
     return str(value)
 
 

@@ -61,6 +61,7 @@ def plugins(cfg) -> dict[str, str]:
 
 def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
     out: list[tuple[str, object]] = []  # (key, value), set on cfg and rendered by set_keys
+    engines = provided(ENGINE_CAPABILITY)  # the vendors whose engines carry per-sample fields (grpo_ext's first)
     if s.dynamic_clip:
         mode = OmegaConf.select(cfg, LOSS_KEY)
         if LOSS_KEY in user_keys and mode != "dynamic_clip":
@@ -69,9 +70,9 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
         vendor = OmegaConf.select(cfg, ENGINE_KEY)
         if vendor is None:
             out.append((ENGINE_KEY, "grpo_ext"))
-        elif vendor not in provided(ENGINE_CAPABILITY):
+        elif vendor not in engines:
             raise UsageError(f"--dynamic_clip needs an engine that exposes per-sample fields, but {ENGINE_KEY}="
-                             f"{vendor}; valid: {' or '.join(provided(ENGINE_CAPABILITY))} (grpo_ext is set by "
+                             f"{vendor}; valid: {' or '.join(engines)} (grpo_ext is set by "
                              "--dynamic_clip)")
     if s.prefix:
         agent = cfg.actor_rollout_ref.rollout.agent
@@ -93,9 +94,9 @@ def _hooks(cfg, s: GrpoExtSettings, user_keys: set[str]) -> list[str]:
         vendor = OmegaConf.select(cfg, ENGINE_KEY)
         if vendor is None and (ENGINE_KEY, "grpo_ext") not in out:
             out.append((ENGINE_KEY, "grpo_ext"))
-        elif vendor is not None and vendor not in provided(ENGINE_CAPABILITY):
+        elif vendor is not None and vendor not in engines:
             raise UsageError(f"--mask_truncated_completions / --top_entropy_quantile are applied by an engine of "
-                             f"ours, but {ENGINE_KEY}={vendor}; valid: {' or '.join(provided(ENGINE_CAPABILITY))} "
+                             f"ours, but {ENGINE_KEY}={vendor}; valid: {' or '.join(engines)} "
                              "(grpo_ext is set by them)")
         if s.mask_truncated:
             out.append((f"{ENV_KEY}.{token_masks.TRUNCATED_ENV}", str(int(cfg.data.max_response_length))))
@@ -134,9 +135,10 @@ def _check(cfg, s: GrpoExtSettings) -> None:
                          "with --difficulty_scale A (grpo_ext.difficulty_scale.enable=true)")
     sampler = cfg.trainer.v1.sampler.get("custom_sampler") or {}
     where = f"{sampler.get('path')}:{sampler.get('name')}"
-    if s.any and where not in provided(SAMPLER_CAPABILITY):
+    samplers = provided(SAMPLER_CAPABILITY)
+    if s.any and where not in samplers:
         raise UsageError(f"the grpo_ext options run in the step's sampler, but trainer.v1.sampler.custom_sampler is "
-                         f"{where}; valid: {', '.join(provided(SAMPLER_CAPABILITY))}")
+                         f"{where}; valid: {', '.join(samplers)}")
 
 
 def prefixed_rows(train_files: list[str]) -> int:

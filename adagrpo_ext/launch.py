@@ -1,10 +1,12 @@
 """adaGRPO at launch: its options and the pieces that only work together (its sampler, estimator,
 agent-loop manager and engine, all set by preset adagrpo), checked before Ray starts; and the
-think-aware logits processor's settings. The preset alone wires it: nothing is added here."""
+think-aware logits processor's settings. The preset wires it; the one key added here is verl's
+dataloader fetch size when a group may be replaced (adagrpo.exhausted=replace): one prompt at a time,
+as verl sets it for its own dynamic sampling."""
 
 from core.config import ray_env_vars
 from core.errors import UsageError
-from core.extensions import Wired
+from core.extensions import Wired, set_keys
 
 from .settings import THINK_DEFAULTS, SettingsError, from_mapping
 
@@ -12,9 +14,23 @@ SAMPLER = "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer"
 
 
 def wire(cfg, user_keys: set[str]) -> Wired:
-    """The launcher's one call (core/extensions.py): no overrides (the preset sets every hook); its
-    check, and its verl plugin when the run selects its engine."""
-    return Wired([], check, plugins)
+    """The launcher's one call (core/extensions.py): the fetch size replacements need (the preset sets
+    every hook); its check, and its verl plugin when the run selects its engine."""
+    overrides = []
+    if _replaces(cfg):
+        fetch = cfg.data.get("gen_batch_size")
+        if fetch not in (None, 1):
+            raise UsageError(f"data.gen_batch_size={fetch} with adagrpo.exhausted=replace: a replaced group's prompt "
+                             f"is fetched alone; leave data.gen_batch_size out (or 1)")
+        overrides = set_keys(cfg, [("data.gen_batch_size", 1)])
+    return Wired(overrides, check, plugins)
+
+
+def _replaces(cfg) -> bool:
+    block = cfg.get("adagrpo") or {}
+    custom = cfg.trainer.v1.sampler.custom_sampler
+    return (bool(block.get("enable")) and block.get("exhausted") == "replace"
+            and f"{custom.get('path')}:{custom.get('name')}" == SAMPLER)
 
 
 def plugins(cfg) -> dict[str, str]:

@@ -14,9 +14,11 @@ class StepBudget:
     settings: AdaGRPOSettings
     left: int = 0
     per_prompt: dict = field(default_factory=dict)
+    replacements_left: int = 0
 
     def __post_init__(self):
         self.left = self.settings.step_budget
+        self.replacements_left = self.settings.replacement_budget
 
     def next_round(self, uid: str, rounds_done: int) -> dict | None:
         """Sampling for the prompt's next round, or None when a budget is spent."""
@@ -30,6 +32,14 @@ class StepBudget:
         self.left -= params["n"]
         self.per_prompt[uid] = used + params["n"]
         return params
+
+
+    def replace(self) -> bool:
+        """Whether a group exhausted this step may give its place to a fresh prompt (adagrpo.exhausted)."""
+        if self.replacements_left <= 0:
+            return False
+        self.replacements_left -= 1
+        return True
 
 
 def choose_trained(rewards: list[float], n: int, threshold: float, rng: np.random.Generator) -> list[int]:

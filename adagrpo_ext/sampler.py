@@ -4,7 +4,9 @@ Plugged in with verl's `trainer.v1.sampler.custom_sampler`. For each training st
 1. as groups finish, their rewards (rm_scores) are read; a group failing the success condition
    is re-asked: its reward statistics are cached (count, mean, M2), its trajectories cleared,
    and the same prompt dispatched again with the next round's temperature/top_p/n, until it
-   passes or the per-prompt/per-step budgets are spent (adagrpo_ext.resample_plan);
+   passes or the per-prompt/per-step budgets are spent (adagrpo_ext.resample_plan); with
+   adagrpo.exhausted=replace a group still failing then is dropped and a fresh prompt from the
+   dataloader takes its place (verl's `refill_fn`, as its dynamic sampling refills);
 2. once every prompt is settled, the batch is taken as verl takes it, rollout_n samples per
    prompt; the statistics of every sample drawn but not kept go to the `adagrpo` advantage
    estimator, which pools them with the trained group's;
@@ -22,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import transfer_queue as tq
 
-from core.verl_internals import (partition, poll, sample_session, sample_uid, success_value, take_batch,
-                                 wait_for_next_poll)
+from core.verl_internals import (drop_group, partition, poll, sample_session, sample_uid, success_value,
+                                 take_batch, wait_for_next_poll)
 from trainer_hooks.replay_buffer import QuickPollReplayBuffer, reward_field_means, zero_signal_fraction
 
 from . import agent_loop
@@ -36,7 +38,8 @@ from .settings import from_mapping
 logger = logging.getLogger(__name__)
 STATE_DIR = "adagrpo_state"
 STATE_FILE = "adagrpo_state.json"  # inside verl's global_step_N/ checkpoint folder
-TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "extra_samples", "extra_tokens", "generated_tokens")
+TOTALS = ("hard_groups", "resample_rounds", "rescued_groups", "replaced_groups", "extra_samples", "extra_tokens",
+          "generated_tokens")
 
 
 class AdaptiveReplayBuffer(QuickPollReplayBuffer):
@@ -131,6 +134,12 @@ class AdaptiveReplayBuffer(QuickPollReplayBuffer):
                             rounds[uid] = done + 1
                             step["resample_rounds"] += 1
                             step["extra_samples"] += params["n"]
+                            continue
+                        if keys and budget.replace():
+                            priors.pop(uid, None)
+                            drop_group(self, partition_id, uid)
+                            self.refill_fn(1)
+                            step["replaced_groups"] += 1
                             continue
                     self._trim(partition_id, uid, keys, group, judged, priors, rng)
                     settled.add(uid)

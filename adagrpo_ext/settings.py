@@ -26,6 +26,7 @@ USES = {"grpo_ext": "temperature_engine builds on grpo_ext.engine.MicroBatchCont
 PROVIDES = {"grpo_ext.engine": "adagrpo", "grpo_ext.sampler": "pkg://adagrpo_ext.sampler:AdaptiveReplayBuffer",
             "launcher.group_estimators": ("adagrpo",)}  # its estimator pools each prompt's group
 ALL_CORRECT_CHOICES = ("keep", "resample")
+EXHAUSTED_CHOICES = ("keep", "replace")
 
 
 class SettingsError(ValueError):
@@ -42,6 +43,8 @@ class AdaGRPOSettings:
     min_correct: int
     all_correct: str
     max_rounds: int
+    exhausted: str
+    max_replacements_per_step: int | None
     temperature: tuple
     top_p: tuple
     n_scale: tuple
@@ -67,6 +70,14 @@ class AdaGRPOSettings:
         if self.max_extra_samples_per_step is not None:
             return self.max_extra_samples_per_step
         return self.train_batch_size * self.rollout_n
+
+    @property
+    def replacement_budget(self) -> int:
+        if self.exhausted != "replace":
+            return 0
+        if self.max_replacements_per_step is not None:
+            return self.max_replacements_per_step
+        return 4 * self.train_batch_size
 
     def passes(self, rewards: list[float]) -> bool:
         """The success condition: enough correct samples (and, with all_correct=resample, not all)."""
@@ -108,6 +119,8 @@ def _check(s: AdaGRPOSettings) -> None:
 
     if s.all_correct not in ALL_CORRECT_CHOICES:
         fail("all_correct", f"must be one of {', '.join(ALL_CORRECT_CHOICES)}")
+    if s.exhausted not in EXHAUSTED_CHOICES:
+        fail("exhausted", f"must be one of {', '.join(EXHAUSTED_CHOICES)}")
     if not isinstance(s.max_rounds, int) or s.max_rounds < 0:
         fail("max_rounds", "must be an integer >= 0")
     if not isinstance(s.start_step, int) or s.start_step < 1:
@@ -125,7 +138,7 @@ def _check(s: AdaGRPOSettings) -> None:
         fail("max_advantage", "must be null or a number > 0")
     if any(x <= 0 for x in s.n_scale):
         fail("n_scale", "every value must be > 0")
-    for key in ("max_extra_samples_per_prompt", "max_extra_samples_per_step"):
+    for key in ("max_extra_samples_per_prompt", "max_extra_samples_per_step", "max_replacements_per_step"):
         value = getattr(s, key)
         if value is not None and (not isinstance(value, int) or value < 0):
             fail(key, "must be null or an integer >= 0")

@@ -15,6 +15,10 @@ Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, 
 - verl_grpo_bypass: `--preset smollm2 --preset rollout_logprobs` (verl's rollout-correction bypass
   mode: the rollout's log-probs are the old policy's, no old-log-prob pass);
 - adagrpo_balanced: adaGRPO re-asking all-correct groups too (`adagrpo.all_correct=resample`);
+- adagrpo_refill: adagrpo_balanced, and a group still uniform after its last round replaced by a fresh
+  prompt (`adagrpo.exhausted=replace`), so no group without signal is trained;
+- adagrpo_lean: adagrpo_refill with one re-ask round of rollout.n samples (`adagrpo.max_rounds=1
+  adagrpo.n_scale=[1.0]`) before a uniform group is replaced;
 - adagrpo_hot: adaGRPO re-asking at 1.2 then 1.5, its defaults before 2026-12-07 (now 0.7 then 0.9;
   its runs before that day under the name adagrpo_cool);
 - trl_*: one of TRL's GRPO options each (--loss_type cispo or sapo, --importance_sampling_level
@@ -56,6 +60,9 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
              # adaGRPO re-asking all-correct groups too, until a group holds both outcomes (Reinforce-Ada's
              # "balanced" exit): fewer zero-signal groups trained
              "adagrpo_balanced": ["--preset", "adagrpo", "adagrpo.all_correct=resample"],
+             "adagrpo_refill": ["--preset", "adagrpo", "adagrpo.all_correct=resample", "adagrpo.exhausted=replace"],
+             "adagrpo_lean": ["--preset", "adagrpo", "adagrpo.all_correct=resample", "adagrpo.exhausted=replace",
+                              "adagrpo.max_rounds=1", "adagrpo.n_scale=[1.0]"],
              # the CPU plan before its speed and memory work (docs/real_model.md), for a paired comparison of
              # learning: the trainer recomputes old log-probs, plain fp32 matmuls, fixed micro-batches of 16/32
              "verl_grpo_before": ["algorithm.rollout_correction.bypass_mode=false",
@@ -77,6 +84,7 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
 # chooses where the CPU has bf16 units (verl_cpu/matmul.py), for a like-for-like comparison
 TRL_ARMS = {"trl": "highest", "trl_bf32": "medium"}
 ARMS = ("verl_grpo", "verl_grpo_before", "verl_lora", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_hot", "adagrpo_balanced",
+        "adagrpo_refill", "adagrpo_lean",
         "trl_cispo", "trl_sapo", "trl_gspo", "trl_scale_batch", "trl_vllm_is", "trl_mask_truncated", "trl_top_entropy")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)

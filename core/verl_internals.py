@@ -7,7 +7,8 @@ names the verl it found before a run can fail inside Ray.
 
 - the sync ReplayBuffer's state and steps (adaGRPO's sampler): `partitions`, `finished_keys`,
   `failure_keys`, `_sync_metadata_from_transfer_queue`, `_wait_for_next_poll`,
-  `_select_prompt_uids`, `_materialize_batch`;
+  `_select_prompt_uids`, `_materialize_batch`, `_clear_groups` (the step verl's dynamic sampling
+  evicts a group with before its `refill_fn`, a public constructor argument, asks a fresh prompt);
 - the sample key `{uid}_{session}_{index}` and the reward's `reward_extra_info` in a sample's
   TransferQueue `extra_fields`;
 - the TransferQueue agent-loop worker's Ray actor class and its `_run_prompt` (adaGRPO's re-asks),
@@ -89,6 +90,12 @@ def poll(buffer, partition_id: str) -> tuple[set, set]:
 
 def wait_for_next_poll(buffer, partition_id: str, last_debug: float) -> float:
     return buffer._wait_for_next_poll(partition_id, last_debug)
+
+
+def drop_group(buffer, partition_id: str, uid: str) -> None:
+    """Remove a prompt and its samples from TransferQueue and the buffer, as verl's dynamic sampling
+    evicts a group with no signal."""
+    buffer._clear_groups(partition_id, {uid})
 
 
 def take_batch(buffer, partition_id: str, settled: set, batch_size: int):

@@ -92,3 +92,41 @@ def test_think_aware_tokens_scored_at_their_own_scale(tmp_path):
         # the trainer's log-probs against vLLM's (bypass mode, one mini-batch a step: actor/ppo_kl);
         # measured as rollout_probs_diff_mean before: 0.0016 with the per-token scales, 0.081-0.103 without
         assert abs(data["actor/ppo_kl"]) < 0.01
+
+
+# Replacement (adagrpo.exhausted=replace): even-indexed prompts always fail (a group with no signal),
+# odd-indexed ones alternate (signal). With no re-ask round, every even prompt is exhausted on its first
+# draw and gives its place to a fresh prompt from the dataloader, so only prompts with signal are trained.
+REPLACE_REWARD = """
+import fcntl, os
+
+COUNTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "counts")
+
+
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
+    if "num_turns" not in extra_info:  # the launcher's start-up check of the file
+        return float(solution_str == f"<answer>{ground_truth}</answer>")
+    if extra_info["index"] % 2 == 0:
+        return {"score": 0.0, "acc": 0.0}
+    os.makedirs(COUNTS, exist_ok=True)
+    with open(os.path.join(COUNTS, str(extra_info["index"])), "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write("x")
+        f.flush()
+        ok = float(os.path.getsize(f.name) % 2)
+    return {"score": ok, "acc": ok}
+"""
+
+
+def test_groups_with_no_signal_give_their_place_to_fresh_prompts(tmp_path):
+    (tmp_path / "replace_reward.py").write_text(REPLACE_REWARD)
+    run = run_launcher(tmp_path, "replace", ["--preset", "adagrpo", "--total_steps", "1", "--test_freq", "-1",
+                                            "--save_freq", "-1", "trainer.val_before_train=false",
+                                            "--reward_func", str(tmp_path / "replace_reward.py"),
+                                            "adagrpo.max_rounds=0", "adagrpo.exhausted=replace",
+                                            "adagrpo.max_replacements_per_step=1000"])
+    (data,) = run["steps"]
+    assert data["adagrpo/replaced_groups"] >= 1
+    assert data["adagrpo/replaced_groups"] == data["adagrpo/hard_groups"]  # no round: each one replaced
+    assert data["adagrpo/zero_signal_frac"] == 0.0  # every trained group is an odd prompt
+    assert 0.0 < data["critic/score/mean"] < 1.0

@@ -131,6 +131,14 @@ def test_budget_rounds_per_prompt_and_step():
     assert StepBudget(_settings(max_rounds=0)).next_round("a", 0) is None
 
 
+def test_replacements_only_when_asked_and_within_their_budget():
+    assert not StepBudget(_settings()).replace()  # exhausted=keep: a failing group is trained
+    b = StepBudget(_settings(exhausted="replace", max_replacements_per_step=2))
+    assert [b.replace() for _ in range(3)] == [True, True, False]
+    assert StepBudget(_settings(exhausted="replace")).replacements_left == 4 * 8  # null: 4 x train_batch_size
+    assert not StepBudget(_settings(exhausted="replace", max_replacements_per_step=0)).replace()
+
+
 def test_choose_trained_keeps_the_rare_success():
     rewards = [0.0] * 7 + [1.0]
     for seed in range(20):
@@ -161,6 +169,8 @@ def test_choose_trained_keeps_the_rare_failure():
     ({"max_rounds": -1}, "adagrpo.max_rounds=-1"),
     ({"temperature": ["hot"]}, "not a list of numbers"),
     ({"max_extra_samples_per_step": -3}, "adagrpo.max_extra_samples_per_step=-3"),
+    ({"exhausted": "drop"}, "adagrpo.exhausted='drop': must be one of keep, replace"),
+    ({"max_replacements_per_step": 1.5}, "adagrpo.max_replacements_per_step=1.5"),
 ])
 def test_settings_errors_name_the_key(options, needle):
     with pytest.raises(SettingsError, match=None) as err:
@@ -243,6 +253,8 @@ def test_state_lives_in_the_checkpoint_verl_keeps(tmp_path):
     (["--preset", "adagrpo", "ray_kwargs.ray_init.runtime_env.env_vars.VERL_ENGINE_VENDOR=cuda"],
      "VERL_ENGINE_VENDOR must be adagrpo"),
     (["algorithm.adv_estimator=adagrpo"], "adaGRPO needs its sampler, estimator and engine together"),
+    (["--preset", "adagrpo", "adagrpo.exhausted=replace", "data.gen_batch_size=4"],
+     "data.gen_batch_size=4 with adagrpo.exhausted=replace"),
 ])
 def test_adagrpo_combinations_refused_in_one_line(tmp_path, argv, needle):
     from conftest import plan_for
@@ -251,6 +263,16 @@ def test_adagrpo_combinations_refused_in_one_line(tmp_path, argv, needle):
     with pytest.raises(UsageError) as err:
         plan_for(*argv, out=tmp_path)
     assert needle in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_replacing_groups_fetches_one_prompt_at_a_time(tmp_path):
+    """verl's refill asks whole dataloader fetches; a replaced group's prompt is one."""
+    from conftest import plan_for
+
+    plan = plan_for("--preset", "adagrpo", "adagrpo.exhausted=replace", out=tmp_path)
+    assert plan.cfg.data.gen_batch_size == 1
+    assert "data.gen_batch_size=1" in plan.overrides
+    assert plan_for("--preset", "adagrpo", out=tmp_path / "keep").cfg.data.gen_batch_size is None
 
 
 def test_dapo_loss_settings_with_adagrpo_compose(tmp_path):

@@ -23,7 +23,8 @@ def test_the_internals_module_names_the_installed_verl():
 def test_nothing_outside_the_internals_module_calls_verls_private_replay_buffer_or_agent_loop():
     repo = Path(__file__).resolve().parents[2]
     private = ("_sync_metadata_from_transfer_queue", "_wait_for_next_poll", "_select_prompt_uids",
-               "_materialize_batch", ".partitions[", ".finished_keys", ".failure_keys", "__ray_actor_class__",
+               "_materialize_batch", "_clear_groups", ".partitions[", ".finished_keys", ".failure_keys",
+               "__ray_actor_class__",
                "_run_prompt", "math_dapo.py", 'ref.pop("log_prob', '"__rollout_n__"',
                'rsplit("_", 2)', '"reward_extra_info"', "TRAINER_REGISTRY", "._save_checkpoint(")
     found = [f"{path.relative_to(repo)}: {name}" for path in repo.glob("*/**/*.py")
@@ -63,6 +64,8 @@ def test_replay_buffer_internals():
                                                         "partition_snapshot"]
     assert _params(ReplayBuffer._wait_for_next_poll) == ["self", "partition_id", "last_debug_time"]
     assert _params(ReplayBuffer._sync_metadata_from_transfer_queue) == ["self"]
+    assert _params(ReplayBuffer._clear_groups) == ["self", "partition_id", "uids"]
+    assert "refill_fn" in _params(ReplayBuffer.__init__)
     source = inspect.getsource(ReplayBuffer)
     for attribute in ("self.partitions", "self.finished_keys", "self.failure_keys", "self.trainer_mode",
                       "self.sampler_kwargs"):

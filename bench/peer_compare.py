@@ -11,16 +11,19 @@ Arms (`--preset smollm2` for every verl arm: 4 prompts x 8, 32 tokens, lr 1e-5, 
 - trl: bench/trl_grpo.py in TRL's own venv (made here: TRL 1.16 over this project's torch,
   transformers and vLLM), the same settings key by key (its docstring), vLLM colocate generation;
 - verl_dynamic_sampling: `--preset smollm2 --preset dynamic_sampling` (verl's filter_groups alone);
-- adagrpo: `--preset smollm2 --preset adagrpo`;
+- adagrpo: `--preset smollm2 --preset adagrpo` (its defaults since 2026-12-07: one re-ask round of
+  rollout.n samples for a uniform group, all-correct ones included, then a fresh prompt in its place;
+  its runs of that day under the name adagrpo_lean);
 - verl_grpo_bypass: `--preset smollm2 --preset rollout_logprobs` (verl's rollout-correction bypass
   mode: the rollout's log-probs are the old policy's, no old-log-prob pass);
-- adagrpo_balanced: adaGRPO re-asking all-correct groups too (`adagrpo.all_correct=resample`);
-- adagrpo_refill: adagrpo_balanced, and a group still uniform after its last round replaced by a fresh
-  prompt (`adagrpo.exhausted=replace`), so no group without signal is trained;
-- adagrpo_lean: adagrpo_refill with one re-ask round of rollout.n samples (`adagrpo.max_rounds=1
-  adagrpo.n_scale=[1.0]`) before a uniform group is replaced;
-- adagrpo_hot: adaGRPO re-asking at 1.2 then 1.5, its defaults before 2026-12-07 (now 0.7 then 0.9;
-  its runs before that day under the name adagrpo_cool);
+- adagrpo_twice: adaGRPO's defaults before: up to two re-ask rounds (n, then 2n samples at 0.7, then
+  0.9) for a failed group, all-correct and still-failing groups trained (runs of 2026-12-07 before the
+  change under the name adagrpo);
+- adagrpo_balanced: adagrpo_twice re-asking all-correct groups too (`adagrpo.all_correct=resample`);
+- adagrpo_refill: adagrpo_balanced, and a group still uniform after its rounds replaced by a fresh
+  prompt (`adagrpo.exhausted=replace`);
+- adagrpo_hot: adagrpo_twice re-asking at 1.2 then 1.5, the defaults before that (its runs before
+  2026-12-07 under the name adagrpo_cool);
 - trl_*: one of TRL's GRPO options each (--loss_type cispo or sapo, --importance_sampling_level
   sequence, --scale_rewards batch, --vllm_importance_sampling_correction, --mask_truncated_completions,
   --top_entropy_quantile 0.2), on the preset.
@@ -49,20 +52,21 @@ from seed_stats import first_reach, interval, paired, spread, tokens_to_reach  #
 TRL_VENV = REPO / "outputs" / "bench" / "trl-venv"
 TRL_VERSION = "1.16.0"
 HELDOUT = REPO / "outputs" / "smollm2" / "heldout.parquet"
+TWICE = ["adagrpo.max_rounds=2", "adagrpo.all_correct=keep", "adagrpo.exhausted=keep"]
 VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sampling"],
              "adagrpo": ["--preset", "adagrpo"],
              # verl's bypass mode: the rollout's log-probs serve as the old policy's, so no old log-prob pass
              # (rollout and trainer both float32 on the CPU: they differ by ~1e-6)
              "verl_grpo_bypass": ["--preset", "rollout_logprobs"],
-             # adaGRPO's former re-ask rounds (its defaults are now 0.7, then 0.9): a 135M model's samples at
-             # 1.2-1.5 are mostly noise
-             "adagrpo_hot": ["--preset", "adagrpo", "adagrpo.temperature=[1.2,1.5]"],
-             # adaGRPO re-asking all-correct groups too, until a group holds both outcomes (Reinforce-Ada's
+             # adaGRPO's former defaults (docs/adagrpo.md): two re-ask rounds, nothing replaced
+             "adagrpo_twice": ["--preset", "adagrpo", *TWICE],
+             # ... re-asking at 1.2-1.5: a 135M model's samples there are mostly noise
+             "adagrpo_hot": ["--preset", "adagrpo", *TWICE, "adagrpo.temperature=[1.2,1.5]"],
+             # ... re-asking all-correct groups too, until a group holds both outcomes (Reinforce-Ada's
              # "balanced" exit): fewer zero-signal groups trained
-             "adagrpo_balanced": ["--preset", "adagrpo", "adagrpo.all_correct=resample"],
-             "adagrpo_refill": ["--preset", "adagrpo", "adagrpo.all_correct=resample", "adagrpo.exhausted=replace"],
-             "adagrpo_lean": ["--preset", "adagrpo", "adagrpo.all_correct=resample", "adagrpo.exhausted=replace",
-                              "adagrpo.max_rounds=1", "adagrpo.n_scale=[1.0]"],
+             "adagrpo_balanced": ["--preset", "adagrpo", *TWICE, "adagrpo.all_correct=resample"],
+             # ... and a group still uniform after both rounds replaced by a fresh prompt
+             "adagrpo_refill": ["--preset", "adagrpo", "adagrpo.max_rounds=2"],
              # the CPU plan before its speed and memory work (docs/real_model.md), for a paired comparison of
              # learning: the trainer recomputes old log-probs, plain fp32 matmuls, fixed micro-batches of 16/32
              "verl_grpo_before": ["algorithm.rollout_correction.bypass_mode=false",
@@ -83,8 +87,8 @@ VERL_ARMS = {"verl_grpo": [], "verl_dynamic_sampling": ["--preset", "dynamic_sam
 # TRL's arms: "highest" is TRL's own fp32 matmul precision; trl_bf32 takes the one our CPU plan
 # chooses where the CPU has bf16 units (verl_cpu/matmul.py), for a like-for-like comparison
 TRL_ARMS = {"trl": "highest", "trl_bf32": "medium"}
-ARMS = ("verl_grpo", "verl_grpo_before", "verl_lora", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_hot", "adagrpo_balanced",
-        "adagrpo_refill", "adagrpo_lean",
+ARMS = ("verl_grpo", "verl_grpo_before", "verl_lora", "trl", "trl_bf32", "verl_dynamic_sampling", "adagrpo", "verl_grpo_bypass", "adagrpo_twice", "adagrpo_hot",
+        "adagrpo_balanced", "adagrpo_refill",
         "trl_cispo", "trl_sapo", "trl_gspo", "trl_scale_batch", "trl_vllm_is", "trl_mask_truncated", "trl_top_entropy")
 VAL_KEY = "val-core/math/acc/mean@1"
 GROUP = 8  # responses per prompt (the preset's rollout.n)

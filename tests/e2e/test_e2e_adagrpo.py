@@ -41,6 +41,9 @@ def rescued(tmp_path_factory):
                                      "--save_freq", "2", "trainer.val_before_train=false",
                                      "--reward_func", str(out / "rescue_reward.py"),
                                      "adagrpo.max_extra_samples_per_step=1000",
+                                     # two rounds (n, then 2n), and the all-correct rescuing round trained
+                                     "adagrpo.max_rounds=2", "adagrpo.n_scale=[1.0,2.0]",
+                                     "adagrpo.all_correct=keep", "adagrpo.exhausted=keep",
                                      # rounds far from the rollout's temperature, so the log-prob check bites
                                      "adagrpo.temperature=[1.2,1.5]"])
 

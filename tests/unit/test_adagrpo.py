@@ -102,7 +102,7 @@ def _settings(**kw):
 
 
 def test_success_condition():
-    s = _settings()
+    s = _settings(all_correct="keep")
     assert not s.passes([0.0, 0.0, 0.0, 0.0]) and s.passes([0.0, 1.0, 0.0, 0.0])
     assert s.passes([1.0] * 4)
     assert not _settings(all_correct="resample").passes([1.0] * 4)
@@ -132,7 +132,7 @@ def test_budget_rounds_per_prompt_and_step():
 
 
 def test_replacements_only_when_asked_and_within_their_budget():
-    assert not StepBudget(_settings()).replace()  # exhausted=keep: a failing group is trained
+    assert not StepBudget(_settings(exhausted="keep")).replace()  # a failing group is trained: a failing group is trained
     b = StepBudget(_settings(exhausted="replace", max_replacements_per_step=2))
     assert [b.replace() for _ in range(3)] == [True, True, False]
     assert StepBudget(_settings(exhausted="replace")).replacements_left == 4 * 8  # null: 4 x train_batch_size
@@ -269,10 +269,12 @@ def test_replacing_groups_fetches_one_prompt_at_a_time(tmp_path):
     """verl's refill asks whole dataloader fetches; a replaced group's prompt is one."""
     from conftest import plan_for
 
-    plan = plan_for("--preset", "adagrpo", "adagrpo.exhausted=replace", out=tmp_path)
+    plan = plan_for("--preset", "adagrpo", out=tmp_path)  # exhausted: replace is the default
     assert plan.cfg.data.gen_batch_size == 1
     assert "data.gen_batch_size=1" in plan.overrides
-    assert plan_for("--preset", "adagrpo", out=tmp_path / "keep").cfg.data.gen_batch_size is None
+    kept = plan_for("--preset", "adagrpo", "adagrpo.exhausted=keep", out=tmp_path / "keep")
+    assert kept.cfg.data.gen_batch_size is None
+    assert plan_for("--preset", "adagrpo", "adagrpo.enable=false", out=tmp_path / "off").cfg.data.gen_batch_size is None
 
 
 def test_dapo_loss_settings_with_adagrpo_compose(tmp_path):

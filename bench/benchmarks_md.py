@@ -69,7 +69,7 @@ def startup_section(r: dict) -> str:
 def peer_section(data: dict) -> str:
     """bench/peer_compare.py's results: SmolLM2 through verl (three arms) and TRL."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from peer_compare import breakdown, heldout, processes, reach, table
+    from peer_compare import breakdown, goals, heldout, processes, reach, table
 
     env, args = data["environment"], data["args"]
     name = args.get("name", "results")  # the plot is copied to docs/ under the comparison's name
@@ -95,7 +95,8 @@ def peer_section(data: dict) -> str:
         f"validation; TRL's with transformers' generate, outside the step times); held-out: `eval.sh` on the 500 "
         f"held-out problems, greedy, the same command for every arm. Means ± standard deviation over seeds.", "",
         table(data["results"]), "", "Held-out greedy accuracy by seed, with 95% intervals (t over seeds) and the "
-        "difference from verl_grpo paired by seed:", "", heldout(data["results"]), "", "Reaching verl_grpo's final validation accuracy, paired by seed (training time: the "
+        "difference from verl_grpo paired by seed:", "", heldout(data["results"]), "",
+        *([goals(data["results"]), ""] if goals(data["results"]) else []), "Reaching verl_grpo's final validation accuracy, paired by seed (training time: the "
         "steps' own seconds, validation and start-up left out):", "", reach(data["results"]), "", "Where a step's time goes (seconds, medians over every step and seed; verl's "
         "timing_s/* metrics; `the rest` is the orchestration between the stages: Ray calls, TransferQueue reads, "
         "the reward loop, the buffer's polling):", "", breakdown(data["results"]), "",

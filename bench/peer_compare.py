@@ -293,6 +293,51 @@ def reach(results: dict[str, list[dict]]) -> str:
     return "\n".join(rows)
 
 
+GOAL_POINTS, GOAL_TOKENS, GOAL_SEEDS = 0.02, 0.6, 4  # adaGRPO's goals on this task (docs/adagrpo.md)
+
+
+def goals(results: dict[str, list[dict]]) -> str:
+    """adaGRPO's three goals judged from the runs, when the table holds 4 seeds or more of adagrpo and
+    both baselines:
+    held-out >= each baseline's + 2 points (means; paired by seed beside them); verl_grpo's final
+    validation accuracy reached with <= 0.6x the tokens verl_grpo needed and in no more training time
+    (means over seeds); a seed-to-seed spread and a peak memory no larger than verl_grpo's."""
+    if not all(len(results.get(arm, [])) >= GOAL_SEEDS for arm in ("adagrpo", "verl_grpo", "verl_dynamic_sampling")):
+        return ""
+    verdict = lambda ok: "**met**" if ok else "**not met**"  # noqa: E731
+    by_seed = {arm: {r["seed"]: r["heldout_greedy"] for r in runs} for arm, runs in results.items()}
+    mean = {arm: statistics.mean(seeds.values()) for arm, seeds in by_seed.items()}
+    lines = ["adaGRPO's goals (docs/adagrpo.md), judged from these runs:", ""]
+    gaps = []
+    for base in ("verl_grpo", "verl_dynamic_sampling"):
+        diffs, ci = paired(by_seed[base], by_seed["adagrpo"])
+        gaps.append(mean["adagrpo"] - mean[base])
+        lines.append(f"- held-out, adagrpo − {base}: {gaps[-1]:+.1%} on the means; paired by seed "
+                     + ", ".join(f"{d:+.1%}" for d in diffs)
+                     + (f", mean {ci[0]:+.1%} [{ci[0] - ci[1]:+.1%}, {ci[0] + ci[1]:+.1%}]" if ci else ""))
+    lines.append(f"- 1. at least {GOAL_POINTS * 100:.0f} points above both: {verdict(min(gaps) >= GOAL_POINTS - 1e-9)}")
+    base = {r["seed"]: r for r in results["verl_grpo"]}
+    ratios = [reach_ratios(r, base[r["seed"]]) for r in results["adagrpo"] if r["seed"] in base]
+    tokens, seconds = [t for t, _ in ratios], [s for _, s in ratios]
+    ok = (ratios and None not in tokens and None not in seconds
+          and statistics.mean(tokens) <= GOAL_TOKENS and statistics.mean(seconds) <= 1)
+    shown = lambda xs: ", ".join("never" if x is None else f"{x:.2f}" for x in xs)  # noqa: E731
+    lines.append(f"- 2. verl_grpo's final validation accuracy with <= {GOAL_TOKENS}x its tokens, in no more "
+                 f"training time: tokens {shown(tokens)}, time {shown(seconds)} (per seed): {verdict(ok)}")
+    sd = {arm: statistics.stdev(by_seed[arm].values()) if len(by_seed[arm]) > 1 else None
+          for arm in ("adagrpo", "verl_grpo")}
+    pss = {arm: statistics.mean(r["peak_pss_gb"] for r in results[arm]) if all("peak_pss_gb" in r for r in results[arm])
+           else None for arm in ("adagrpo", "verl_grpo")}
+    spread_ok = None not in sd.values() and sd["adagrpo"] <= sd["verl_grpo"]
+    memory_ok = None not in pss.values() and pss["adagrpo"] <= pss["verl_grpo"]
+    lines.append("- 3. spread: held-out standard deviation "
+                 + (f"{sd['adagrpo']:.1%} against {sd['verl_grpo']:.1%}" if None not in sd.values() else "-")
+                 + f": {verdict(spread_ok)}; memory: mean peak PSS "
+                 + (f"{pss['adagrpo']:.2f} against {pss['verl_grpo']:.2f} GB" if None not in pss.values() else "-")
+                 + (f": {verdict(memory_ok)}" if None not in pss.values() else " (not measured as PSS)"))
+    return "\n".join(lines)
+
+
 def processes(results: dict[str, list[dict]]) -> str:
     """Each arm's first seed: its processes at the peak of its PSS (what the memory is made of)."""
     arms = list(results)
@@ -413,7 +458,8 @@ def main(argv=None) -> int:
             (args.out / f"{args.name}.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                                "environment": environment(), "results": results},
                                                               indent=1, default=str))
-    text = "\n\n".join([table(results), heldout(results), reach(results), breakdown(results), processes(results)])
+    text = "\n\n".join(part for part in (table(results), heldout(results), goals(results), reach(results),
+                                            breakdown(results), processes(results)) if part)
     (args.out / f"{args.name}.md").write_text(text + "\n")
     plot(results, args.out / f"{args.name}.png")
     print(text)

@@ -78,3 +78,29 @@ def test_reaching_the_baseline_s_final_accuracy_as_fractions_of_what_it_took():
     assert reach_ratios(fast, base) == (pytest.approx(0.6), pytest.approx(1.2))
     assert reach_ratios(run([(0.1, 0, 0.0), (0.2, 900, 90.0)]), base) == (None, None)
     assert "| adagrpo | 1 | 0.60 | 1.20 |" in reach({"verl_grpo": [base], "adagrpo": [fast]})
+
+
+def test_adagrpo_goals_judged_from_the_runs():
+    from peer_compare import goals
+
+    def run(seed, heldout, pss, val):
+        return {"seed": seed, "heldout_greedy": heldout, "peak_pss_gb": pss,
+                "val": [{"acc": a, "tokens": t, "train_s": s} for a, t, s in val]}
+
+    def seeds(*heldouts, pss, val):  # seeds 1-4: the goal is judged on 4 seeds or more
+        return [run(s, h, pss, val) for s, h in enumerate(heldouts, 1)]
+
+    grpo = seeds(0.40, 0.50, 0.40, 0.50, pss=11.3, val=[(0.1, 0, 0.0), (0.3, 1000, 100.0)])
+    dynamic = seeds(0.44, 0.46, 0.44, 0.46, pss=11.3, val=[(0.1, 0, 0.0), (0.4, 2000, 100.0)])
+    ada = seeds(0.47, 0.48, 0.47, 0.48, pss=11.2, val=[(0.1, 0, 0.0), (0.3, 500, 50.0)])
+    text = goals({"verl_grpo": grpo, "verl_dynamic_sampling": dynamic, "adagrpo": ada})
+    assert "adagrpo − verl_dynamic_sampling: +2.5% on the means" in text
+    assert "1. at least 2 points above both: **met**" in text
+    assert "tokens 0.50, 0.50, 0.50, 0.50, time 0.50, 0.50, 0.50, 0.50 (per seed): **met**" in text
+    assert "spread: held-out standard deviation 0.6% against 5.8%: **met**" in text and "11.20 against 11.30 GB: **met**" in text
+    for r in dynamic:
+        r["heldout_greedy"] = 0.47  # adaGRPO still 2.5 points above GRPO, now 0.5 above dynamic sampling
+    assert "1. at least 2 points above both: **not met**" in goals({"verl_grpo": grpo, "verl_dynamic_sampling": dynamic,
+                                                                  "adagrpo": ada})
+    assert goals({"verl_grpo": grpo, "adagrpo": ada}) == ""  # judged only beside both baselines
+    assert goals({"verl_grpo": grpo, "verl_dynamic_sampling": dynamic, "adagrpo": ada[:3]}) == ""  # and on 4 seeds

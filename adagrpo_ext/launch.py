@@ -26,11 +26,14 @@ def wire(cfg, user_keys: set[str]) -> Wired:
     return Wired(overrides, check, plugins)
 
 
+def _sampler(cfg) -> str:
+    custom = cfg.trainer.v1.sampler.custom_sampler
+    return f"{custom.get('path')}:{custom.get('name')}"
+
+
 def _replaces(cfg) -> bool:
     block = cfg.get("adagrpo") or {}
-    custom = cfg.trainer.v1.sampler.custom_sampler
-    return (bool(block.get("enable")) and block.get("exhausted") == "replace"
-            and f"{custom.get('path')}:{custom.get('name')}" == SAMPLER)
+    return bool(block.get("enable")) and block.get("exhausted") == "replace" and _sampler(cfg) == SAMPLER
 
 
 def plugins(cfg) -> dict[str, str]:
@@ -61,8 +64,7 @@ def _check_temperature_engine(cfg) -> None:
 def _check_adagrpo(cfg) -> None:
     """adaGRPO options are read inside the trainer; check them here, and the pieces that only work
     together (its sampler, estimator and engine; verl's sync trainer; no DAPO group filter)."""
-    custom = cfg.trainer.v1.sampler.custom_sampler
-    sampler = f"{custom.get('path')}:{custom.get('name')}"
+    sampler = _sampler(cfg)
     estimator = cfg.algorithm.adv_estimator
     if not cfg.get("adagrpo") or sampler != SAMPLER:
         if (cfg.get("adagrpo") and cfg.adagrpo.enable) or estimator == "adagrpo":

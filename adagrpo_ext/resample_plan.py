@@ -33,7 +33,6 @@ class StepBudget:
         self.per_prompt[uid] = used + params["n"]
         return params
 
-
     def replace(self) -> bool:
         """Whether a group exhausted this step may give its place to a fresh prompt (adagrpo.exhausted)."""
         if self.replacements_left <= 0:

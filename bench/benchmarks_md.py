@@ -78,6 +78,7 @@ def peer_section(data: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     arms = f" --arms {args['arms']}" if args.get("arms") else ""
     named = f" --name {name} --reuse" if name != "results" else ""
+    judged = goals(data["results"])  # adaGRPO's goals, when the runs hold them
     together = (", in several invocations kept by --reuse and tabled by --report_only" if args.get("report_only")
                 else " in one invocation")
     return "\n".join([
@@ -96,7 +97,7 @@ def peer_section(data: dict) -> str:
         f"held-out problems, greedy, the same command for every arm. Means ± standard deviation over seeds.", "",
         table(data["results"]), "", "Held-out greedy accuracy by seed, with 95% intervals (t over seeds) and the "
         "difference from verl_grpo paired by seed:", "", heldout(data["results"]), "",
-        *([goals(data["results"]), ""] if goals(data["results"]) else []), "Reaching verl_grpo's final validation accuracy, paired by seed (training time: the "
+        *([judged, ""] if judged else []), "Reaching verl_grpo's final validation accuracy, paired by seed (training time: the "
         "steps' own seconds, validation and start-up left out):", "", reach(data["results"]), "", "Where a step's time goes (seconds, medians over every step and seed; verl's "
         "timing_s/* metrics; `the rest` is the orchestration between the stages: Ray calls, TransferQueue reads, "
         "the reward loop, the buffer's polling):", "", breakdown(data["results"]), "",

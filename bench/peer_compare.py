@@ -328,13 +328,11 @@ def goals(results: dict[str, list[dict]]) -> str:
           for arm in ("adagrpo", "verl_grpo")}
     pss = {arm: statistics.mean(r["peak_pss_gb"] for r in results[arm]) if all("peak_pss_gb" in r for r in results[arm])
            else None for arm in ("adagrpo", "verl_grpo")}
-    spread_ok = None not in sd.values() and sd["adagrpo"] <= sd["verl_grpo"]
-    memory_ok = None not in pss.values() and pss["adagrpo"] <= pss["verl_grpo"]
-    lines.append("- 3. spread: held-out standard deviation "
-                 + (f"{sd['adagrpo']:.1%} against {sd['verl_grpo']:.1%}" if None not in sd.values() else "-")
-                 + f": {verdict(spread_ok)}; memory: mean peak PSS "
-                 + (f"{pss['adagrpo']:.2f} against {pss['verl_grpo']:.2f} GB" if None not in pss.values() else "-")
-                 + (f": {verdict(memory_ok)}" if None not in pss.values() else " (not measured as PSS)"))
+    spread = (f"{sd['adagrpo']:.1%} against {sd['verl_grpo']:.1%}: {verdict(sd['adagrpo'] <= sd['verl_grpo'])}"
+              if None not in sd.values() else f"-: {verdict(False)}")
+    memory = (f"{pss['adagrpo']:.2f} against {pss['verl_grpo']:.2f} GB: {verdict(pss['adagrpo'] <= pss['verl_grpo'])}"
+              if None not in pss.values() else "- (not measured as PSS)")
+    lines.append(f"- 3. spread: held-out standard deviation {spread}; memory: mean peak PSS {memory}")
     return "\n".join(lines)
 
 

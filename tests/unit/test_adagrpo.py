@@ -132,7 +132,7 @@ def test_budget_rounds_per_prompt_and_step():
 
 
 def test_replacements_only_when_asked_and_within_their_budget():
-    assert not StepBudget(_settings(exhausted="keep")).replace()  # a failing group is trained: a failing group is trained
+    assert not StepBudget(_settings(exhausted="keep")).replace()  # exhausted=keep: a failing group is trained
     b = StepBudget(_settings(exhausted="replace", max_replacements_per_step=2))
     assert [b.replace() for _ in range(3)] == [True, True, False]
     assert StepBudget(_settings(exhausted="replace")).replacements_left == 4 * 8  # null: 4 x train_batch_size
